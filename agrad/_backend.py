@@ -1,0 +1,477 @@
+"""Backends and devices: resolved once, when a tensor is created.
+
+A :class:`Backend` wraps one Array API namespace (NumPy and CuPy through ``array-api-compat``,
+torch, JAX, array-api-strict, or any conforming module) and knows the few things agrad needs
+beyond the standard: how to turn its dtypes into agrad's, how to name and compare its devices,
+how to copy an array to host NumPy, a device context for CuPy, and a scatter-add (which the
+standard lacks) with a fast path per library.
+
+Everything here is looked up once per array *type* or backend *name* and cached; the per-op path
+only reads attributes of an already-resolved :class:`Backend`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import math
+import types
+
+import numpy as np
+
+from . import _dtypes
+from ._dtypes import DType
+
+__all__ = ["Backend", "get_backend", "backend_of_array", "resolve", "BACKEND_NAMES"]
+
+BACKEND_NAMES = ("numpy", "cupy", "torch", "jax", "array_api_strict")
+
+# module name -> (backend name, how to get its Array API namespace)
+_MODULE_ALIASES = {
+    "numpy": "numpy",
+    "array_api_compat.numpy": "numpy",
+    "cupy": "cupy",
+    "array_api_compat.cupy": "cupy",
+    "torch": "torch",
+    "array_api_compat.torch": "torch",
+    "jax.numpy": "jax",
+    "jax": "jax",
+    "array_api_strict": "array_api_strict",
+}
+
+_INSTALL_HINT = {
+    "cupy": "install CuPy for your CUDA version: pip install 'agrad[cuda12]' (or agrad[cuda13])",
+    "torch": "install PyTorch: pip install torch",
+    "jax": "install JAX: pip install jax",
+    "array_api_strict": "install it: pip install array-api-strict",
+}
+
+
+class Backend:
+    """One array library as agrad sees it. Obtain with :func:`get_backend`; never construct twice.
+
+    Attributes
+    ----------
+    name : str
+        The name accepted by ``backend=`` (``"numpy"``, ``"torch"`` ...).
+    xp : namespace
+        The library's Array API namespace plus agrad's extras (``index_add``); forward functions
+        and plain-mode VJPs receive it.
+    fix : callable or None
+        Normalises a raw result to an array (NumPy returns scalars for 0-d results), or None.
+    multi_device : bool
+        Whether arrays of this backend can live on more than one device (checked per op).
+    """
+
+    __slots__ = (
+        "name",
+        "module",
+        "xp",
+        "fix",
+        "multi_device",
+        "_to_agrad",
+        "_to_raw",
+        "_index_add",
+        "ctx",
+        "__weakref__",
+    )
+
+    def __init__(self, name: str, module, multi_device: bool, fix=None, index_add=None):
+        self.name = name
+        self.module = module
+        self.multi_device = multi_device
+        self.fix = fix
+        self.ctx = None  # a device-context factory where the library needs one (CuPy)
+        self._to_agrad: dict = {}
+        self._to_raw: dict = {}
+        for dname, dt in _dtypes.DTYPES.items():
+            raw = getattr(module, dname, None)
+            if raw is None:
+                continue
+            self._to_raw[dt] = raw
+            self._to_agrad[raw] = dt
+        self._index_add = index_add or _index_add_generic
+        # The namespace handed to forwards and VJPs: the library's own functions plus extras.
+        ns = types.SimpleNamespace(**{k: v for k, v in vars(module).items() if not k.startswith("__")})
+        ns.index_add = self.index_add
+        ns.__name__ = f"agrad-{name}"
+        self.xp = ns
+
+    def __repr__(self) -> str:
+        return f"<agrad backend {self.name!r}>"
+
+    # ---- dtypes -------------------------------------------------------------------------
+    def dtype(self, raw_dtype) -> DType:
+        """agrad's DType for one of this backend's dtypes."""
+        try:
+            return self._to_agrad[raw_dtype]
+        except (KeyError, TypeError):
+            dt = _dtypes.canonical(raw_dtype)
+            if dt is None:
+                raise TypeError(f"agrad: unknown {self.name} dtype {raw_dtype!r}") from None
+            self._to_agrad[raw_dtype] = dt
+            return dt
+
+    def raw_dtype(self, dtype):
+        """This backend's dtype object for ``dtype`` (an agrad DType, a name, or a raw dtype)."""
+        if dtype is None:
+            return None
+        dt = dtype if isinstance(dtype, DType) else _dtypes.canonical(dtype)
+        if dt is None:
+            raise TypeError(f"agrad: {dtype!r} is not a dtype; use ag.float32, ag.int64 ...")
+        try:
+            return self._to_raw[dt]
+        except KeyError:
+            raise TypeError(f"agrad: the {self.name} backend has no dtype {dt.name}") from None
+
+    # ---- devices ------------------------------------------------------------------------
+    def device_of(self, raw):
+        """The device a raw array of this backend lives on."""
+        import array_api_compat
+
+        return array_api_compat.device(raw)
+
+    def normalize_device(self, device):
+        """Turn what the user passed as ``device=`` into this backend's device object."""
+        return _normalize_device(self, device)
+
+    def default_device(self):
+        return _normalize_device(self, None)
+
+    def device_context(self, device):
+        """A context manager making ``device`` current (CuPy allocates on the current device)."""
+        return contextlib.nullcontext()
+
+    # ---- data movement ------------------------------------------------------------------
+    def to_numpy(self, raw) -> np.ndarray:
+        """An explicit copy of ``raw`` in host memory as a NumPy array."""
+        if self.name == "numpy":
+            return np.array(raw, copy=True)
+        if self.name == "cupy":
+            return raw.get()
+        if self.name == "torch":
+            return raw.detach().cpu().numpy().copy()
+        try:
+            return np.array(np.from_dlpack(raw), copy=True)
+        except Exception:  # pragma: no cover - libraries without a host DLPack export
+            return np.array(raw, copy=True)
+
+    def from_foreign(self, obj, dtype, device, copy):
+        """Create an array of this backend from data that belongs to another library."""
+        rdt = self.raw_dtype(dtype)
+        try:
+            return self.module.asarray(obj, dtype=rdt, device=device, copy=copy)
+        except Exception:
+            host = obj if isinstance(obj, np.ndarray) else _foreign_to_numpy(obj)
+            return self.module.asarray(host, dtype=rdt, device=device)
+
+    def index_add(self, x, key, values):
+        """``x`` with ``values`` added at ``x[key]``; repeated indices accumulate. Not in place."""
+        return self._index_add(self, x, key, values)
+
+
+def _foreign_to_numpy(obj):
+    if hasattr(obj, "get") and type(obj).__module__.startswith("cupy"):
+        return obj.get()
+    if hasattr(obj, "detach") and type(obj).__module__.startswith("torch"):
+        return obj.detach().cpu().numpy()
+    try:
+        return np.from_dlpack(obj)
+    except Exception:
+        return np.asarray(obj)
+
+
+# ---- scatter-add: the one home of the standard's missing operation ------------------------
+def _is_basic_key(key) -> bool:
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(
+        p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts
+    )
+
+
+def _linear_index(bk, x, key):
+    """Flat positions of the elements ``x[key]`` selects (any key the library can index with)."""
+    xp = bk.module
+    n = math.prod(x.shape)
+    idx_dt = bk.raw_dtype("int64")
+    lin = xp.reshape(xp.arange(n, dtype=idx_dt, device=x.device), x.shape)
+    return lin[key]
+
+
+def _index_add_generic(bk, x, key, values):
+    """Portable scatter-add, written against the standard alone.
+
+    Basic keys (ints, slices, ``...``, ``None``) select each element at most once, so a plain
+    slice assignment is exact. Integer-array and mask keys go through flat positions and a
+    one-hot contraction: O(selected × size) memory, fine for the libraries that have no faster
+    way (array-api-strict); the others have fast paths below.
+    """
+    xp = bk.module
+    out = xp.asarray(x, copy=True)
+    if _is_basic_key(key):
+        out[key] = out[key] + values
+        return out
+    lin = _linear_index(bk, x, key)
+    n = math.prod(x.shape)
+    vals = xp.reshape(xp.broadcast_to(values, lin.shape), (-1,))
+    lin = xp.reshape(lin, (-1,))
+    onehot = xp.astype(
+        lin[:, None] == xp.arange(n, dtype=lin.dtype, device=x.device)[None, :], out.dtype
+    )
+    contrib = xp.reshape(xp.matmul(vals[None, :], onehot), x.shape)
+    return out + contrib
+
+
+def _index_add_numpy(bk, x, key, values):
+    out = np.array(x, copy=True)
+    np.add.at(out, key, values)
+    return out
+
+
+def _index_add_cupy(bk, x, key, values):  # pragma: no cover - needs a CUDA device
+    import cupyx
+
+    out = x.copy()
+    cupyx.scatter_add(out, key, values)
+    return out
+
+
+def _index_add_torch(bk, x, key, values):
+    out = x.clone()
+    if _is_basic_key(key):
+        out[key] += values
+        return out
+    lin = _linear_index(bk, x, key)
+    vals = values.broadcast_to(lin.shape).reshape(-1)
+    out.view(-1).index_add_(0, lin.reshape(-1), vals.to(out.dtype))
+    return out
+
+
+def _index_add_jax(bk, x, key, values):  # pragma: no cover - exercised when JAX is installed
+    return x.at[key].add(values)
+
+
+def _fix_numpy(r):
+    """NumPy returns scalars for 0-d results; agrad always holds arrays."""
+    return r if type(r) is np.ndarray else np.asarray(r)
+
+
+# ---- the registry of backends ------------------------------------------------------------
+_BACKENDS: dict[str, Backend] = {}
+_BY_ARRAY_TYPE: dict[type, Backend] = {}
+
+
+def _make(name: str) -> Backend:
+    if name == "numpy":
+        import array_api_compat.numpy as xnp
+
+        return Backend("numpy", xnp, False, fix=_fix_numpy, index_add=_index_add_numpy)
+    if name == "cupy":
+        try:
+            import array_api_compat.cupy as xcp
+        except ImportError as e:
+            raise ImportError(f"agrad: backend 'cupy' is not available ({e}); "
+                              f"{_INSTALL_HINT['cupy']}") from None
+        bk = _CupyBackend("cupy", xcp, True, index_add=_index_add_cupy)
+        return bk
+    if name == "torch":
+        try:
+            import array_api_compat.torch as xt
+        except ImportError as e:
+            raise ImportError(f"agrad: backend 'torch' is not available ({e}); "
+                              f"{_INSTALL_HINT['torch']}") from None
+        return Backend("torch", xt, True, index_add=_index_add_torch)
+    if name == "jax":
+        try:
+            import jax.numpy as jnp
+        except ImportError as e:
+            raise ImportError(f"agrad: backend 'jax' is not available ({e}); "
+                              f"{_INSTALL_HINT['jax']}") from None
+        return Backend("jax", jnp, True, index_add=_index_add_jax)
+    if name == "array_api_strict":
+        try:
+            import array_api_strict
+        except ImportError as e:
+            raise ImportError(f"agrad: backend 'array_api_strict' is not available ({e}); "
+                              f"{_INSTALL_HINT['array_api_strict']}") from None
+        return Backend("array_api_strict", array_api_strict, True)
+    raise ValueError(
+        f"agrad: unknown backend {name!r}; use one of {', '.join(map(repr, BACKEND_NAMES))} "
+        "or pass an Array API namespace module"
+    )
+
+
+class _CupyBackend(Backend):  # pragma: no cover - needs a CUDA device
+    __slots__ = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ctx = _cupy_ctx
+
+    def device_context(self, device):
+        return device  # a cupy.cuda.Device is itself a context manager
+
+
+def _cupy_ctx(device):  # pragma: no cover - needs a CUDA device
+    return device
+
+
+def get_backend(backend) -> Backend:
+    """The :class:`Backend` for a name, a namespace module, or a Backend."""
+    if isinstance(backend, Backend):
+        return backend
+    if isinstance(backend, str):
+        key = backend.lower().replace("-", "_")
+        bk = _BACKENDS.get(key)
+        if bk is None:
+            bk = _BACKENDS[key] = _make(key)
+        return bk
+    if isinstance(backend, types.ModuleType):
+        alias = _MODULE_ALIASES.get(backend.__name__)
+        if alias is not None:
+            return get_backend(alias)
+        if not hasattr(backend, "asarray"):
+            raise TypeError(f"agrad: module {backend.__name__!r} is not an Array API namespace")
+        bk = _BACKENDS.get(backend.__name__)
+        if bk is None:
+            bk = _BACKENDS[backend.__name__] = Backend(backend.__name__, backend, True)
+        return bk
+    raise TypeError(
+        f"agrad: backend= must be a name ({', '.join(map(repr, BACKEND_NAMES))}) or an Array "
+        f"API namespace module, got {type(backend).__name__}"
+    )
+
+
+def backend_of_array(raw) -> Backend | None:
+    """The Backend a raw array belongs to (cached per array type), or None if not an array."""
+    t = type(raw)
+    bk = _BY_ARRAY_TYPE.get(t)
+    if bk is not None:
+        return bk
+    if t.__module__.startswith("numpy") and isinstance(raw, (np.ndarray, np.generic)):
+        bk = get_backend("numpy")
+    else:
+        try:
+            import array_api_compat
+
+            ns = array_api_compat.array_namespace(raw)
+        except TypeError:
+            return None
+        bk = get_backend(_MODULE_ALIASES.get(ns.__name__, ns))
+    _BY_ARRAY_TYPE[t] = bk
+    return bk
+
+
+def _backend_for_device(device) -> str:
+    """Which backend a bare ``device=`` (no ``backend=``) selects."""
+    if isinstance(device, str):
+        d = device.lower()
+        if d == "cpu":
+            return "numpy"
+        if d == "cuda" or d.startswith("cuda:") or d == "gpu":
+            return "cupy"
+        raise ValueError(
+            f"agrad: device {device!r} needs a backend; pass backend=... "
+            "('cpu' selects NumPy, 'cuda'/'cuda:N' selects CuPy)"
+        )
+    if isinstance(device, int) and not isinstance(device, bool):
+        return "cupy"
+    mod = type(device).__module__.split(".")[0]
+    if mod in ("torch", "cupy", "jax", "jaxlib", "array_api_strict"):
+        return "jax" if mod == "jaxlib" else mod
+    raise TypeError(f"agrad: cannot tell the backend of device {device!r}; pass backend=...")
+
+
+def _normalize_device(bk: Backend, device):
+    name = bk.name
+    if name == "numpy":
+        if device is None or device == "cpu":
+            return "cpu"
+        raise ValueError(
+            f"agrad: the numpy backend has only device 'cpu', got {device!r}; "
+            "for CUDA use device='cuda' (CuPy) or backend='torch', device='cuda'"
+        )
+    if name == "cupy":  # pragma: no cover - needs a CUDA device
+        import cupy
+
+        if device is None or device == "cuda" or device == "gpu":
+            return cupy.cuda.Device()
+        if isinstance(device, str) and device.startswith("cuda:"):
+            return cupy.cuda.Device(int(device[5:]))
+        if isinstance(device, int):
+            return cupy.cuda.Device(device)
+        if isinstance(device, cupy.cuda.Device):
+            return device
+        raise ValueError(f"agrad: the cupy backend cannot use device {device!r}; use 'cuda:N'")
+    if name == "torch":
+        import torch
+
+        if device is None:
+            return torch.empty(0).device
+        if isinstance(device, int) and not isinstance(device, bool):
+            return torch.device("cuda", device)
+        try:
+            return torch.device(device)
+        except (TypeError, RuntimeError) as e:
+            raise ValueError(f"agrad: the torch backend cannot use device {device!r} ({e})") from None
+    if name == "array_api_strict":
+        import array_api_strict as s
+
+        if device is None or device == "cpu":
+            return s.Device("CPU_DEVICE")
+        if isinstance(device, s.Device):
+            return device
+        if isinstance(device, str):
+            try:
+                return s.Device(device)
+            except ValueError as e:
+                raise ValueError(f"agrad: array_api_strict has no device {device!r} ({e})") from None
+        raise ValueError(f"agrad: the array_api_strict backend cannot use device {device!r}")
+    if name == "jax":  # pragma: no cover - exercised when JAX is installed
+        import jax
+
+        if device is None:
+            return jax.devices()[0]
+        if isinstance(device, str):
+            kind, _, idx = device.partition(":")
+            kind = {"cuda": "gpu"}.get(kind, kind)
+            return jax.devices(kind)[int(idx or 0)]
+        return device
+    # a generic namespace: take the device as given, default to whatever asarray picks
+    if device is None:
+        return bk.module.asarray(0).device
+    return device
+
+
+def resolve(backend, device):
+    """Resolve ``backend=`` and ``device=`` into ``(Backend, device object)``."""
+    if backend is None:
+        if device is None:
+            bk = get_backend("numpy")
+            return bk, "cpu"
+        bk = get_backend(_backend_for_device(device))
+    else:
+        bk = get_backend(backend)
+    return bk, bk.normalize_device(device)
+
+
+def move(raw, src: Backend, dst: Backend, device):
+    """Copy ``raw`` (an array of ``src``) to ``device`` of backend ``dst``: the one place data
+    crosses devices or libraries (``Tensor.to_device`` and its VJP)."""
+    if src is dst:
+        if not dst.multi_device or dst.device_of(raw) == device:
+            return raw
+        if dst.name == "torch":
+            return raw.to(device)
+        if dst.name == "cupy":  # pragma: no cover - needs a CUDA device
+            with device:
+                return dst.module.asarray(raw)
+        import array_api_compat
+
+        return array_api_compat.to_device(raw, device)
+    if dst.name == "cupy" or src.name == "cupy" or dst.name == "numpy":
+        host = src.to_numpy(raw) if src.name != "numpy" else raw
+        if dst.name == "numpy":
+            return host
+        return dst.from_foreign(host, None, device, None)
+    return dst.from_foreign(raw, None, device, None)

@@ -1,0 +1,226 @@
+"""``@primitive`` and ``.defvjp``: the only place that unwraps Tensors and records Nodes.
+
+A primitive is a forward ``forward(xp, *arrays, **static)`` and a VJP
+``vjp(xp, g, out, *arrays, **static)`` written against an Array API namespace ``xp``. Calling
+it unwraps its Tensor arguments, checks that they share one backend and device, checks Python
+scalars against the standard's promotion rules, runs the forward on the backend, and records a
+:class:`~agrad._tape.Node` only when grad mode is on and an input requires grad.
+
+Examples
+--------
+>>> from agrad._op import primitive
+>>> @primitive
+... def cube(xp, x):
+...     return x * x * x
+>>> @cube.defvjp
+... def _(xp, g, out, x):  # d(x^3)/dx = 3x^2
+...     return g * 3 * x * x
+"""
+
+from __future__ import annotations
+
+from ._tape import GRAD_ENABLED, Node
+from ._tensor import Tensor, _dev_str, _wrap, ops
+
+__all__ = ["Primitive", "primitive", "REGISTRY", "zero_vjp"]
+
+#: Every primitive by name (the registry-completeness test walks it).
+REGISTRY: dict[str, Primitive] = {}
+
+_SAVES = ("inputs", "out", "all", "none")
+_SCALARS = (bool, int, float, complex)
+
+
+class Primitive:
+    """A differentiable (or declared non-differentiable) operation. See the module docstring.
+
+    Parameters
+    ----------
+    forward : callable
+        ``forward(xp, *arrays, **static)``; returns a raw array, or a tuple for several outputs.
+    saves : {"inputs", "out", "all", "none"}
+        What the VJP needs kept alive until backward: unsaved values reach it as ``None``.
+    differentiable : bool
+        False for ops whose outputs are integers or booleans: they never record a node.
+    """
+
+    __slots__ = ("name", "forward", "vjp", "saves", "differentiable", "__wrapped__", "__dict__")
+
+    def __init__(self, forward, *, name=None, saves="inputs", differentiable=True):
+        if saves not in _SAVES:
+            raise ValueError(f"saves must be one of {_SAVES}, got {saves!r}")
+        self.name = name or forward.__name__
+        self.forward = forward
+        self.vjp = None
+        self.saves = saves
+        self.differentiable = differentiable
+        self.__doc__ = forward.__doc__
+        self.__wrapped__ = forward
+        REGISTRY[self.name] = self
+        setattr(ops, self.name, self)
+
+    def defvjp(self, vjp):
+        """Register ``vjp(xp, g, out, *arrays, **static)``; returns it (use as a decorator)."""
+        if not self.differentiable:
+            raise TypeError(f"op '{self.name}' is declared non-differentiable; it takes no VJP")
+        self.vjp = vjp
+        return vjp
+
+    def __repr__(self) -> str:
+        return f"<agrad primitive {self.name}>"
+
+    def __call__(self, *args, **static):
+        raws = []
+        ref = None
+        rg = False
+        loose = False
+        for a in args:
+            if isinstance(a, Tensor):
+                if ref is None:
+                    ref = a
+                elif a._bk is not ref._bk or (ref._bk.multi_device and a._dev != ref._dev):
+                    _mismatch(self.name, args)
+                if a.requires_grad:
+                    rg = True
+                raws.append(a._data)
+            else:
+                raws.append(a)
+                loose = True
+        if loose:
+            args, raws, ref = _coerce(self.name, args, raws, ref)
+        bk = ref._bk
+        dev = ref._dev
+        if bk.ctx is None:
+            out = self.forward(bk.xp, *raws, **static)
+        else:  # pragma: no cover - CuPy: allocate on the inputs' device
+            with bk.ctx(dev):
+                out = self.forward(bk.xp, *raws, **static)
+        fix = bk.fix
+        multi = type(out) is tuple
+        if fix is not None:
+            out = tuple(map(fix, out)) if multi else fix(out)
+        if not (rg and self.differentiable and GRAD_ENABLED.get()):
+            if multi:
+                return tuple(_wrap(o, bk, dev) for o in out)
+            return _wrap(out, bk, dev)
+        return _record(self, args, raws, static, out, bk, dev, multi)
+
+
+def _record(prim, args, raws, static, out, bk, dev, multi):
+    parents = []
+    meta = []
+    for a, r in zip(args, raws):
+        if isinstance(a, Tensor) and a.requires_grad:
+            n = a._node
+            parents.append(a if n is None else (n if n.nout == 1 else (n, a._idx)))
+            meta.append((tuple(r.shape), r.dtype))
+        else:
+            parents.append(None)
+            meta.append(None)
+    saves = prim.saves
+    if saves == "inputs" or saves == "all":
+        saved = tuple(raws)
+    else:
+        saved = tuple(None if isinstance(a, Tensor) else a for a in args)
+    keep_out = out if (saves == "out" or saves == "all") else None
+    if multi:
+        node = Node(prim, bk, dev, tuple(parents), tuple(meta), saved, keep_out, static, len(out))
+        res = []
+        for k, o in enumerate(out):
+            floating = bk.dtype(o.dtype).is_floating
+            res.append(_wrap(o, bk, dev, node if floating else None, k))
+        return tuple(res)
+    if not bk.dtype(out.dtype).is_floating:  # integer/bool results carry no gradient
+        return _wrap(out, bk, dev)
+    node = Node(prim, bk, dev, tuple(parents), tuple(meta), saved, keep_out, static)
+    return _wrap(out, bk, dev, node, 0)
+
+
+def _kind_ok(value, kind: str) -> bool:
+    if isinstance(value, bool):
+        return kind == "bool"
+    if isinstance(value, int):
+        return kind != "bool"
+    if isinstance(value, float):
+        return kind in ("real floating", "complex floating")
+    return kind == "complex floating"
+
+
+def _coerce(name, args, raws, ref):
+    """Slow path: Python scalars, raw backend arrays, nested lists."""
+    from .ops.creation import asarray
+
+    args = list(args)
+    if ref is None:
+        # no Tensor at all: adopt the first raw backend array, else refuse
+        for k, a in enumerate(args):
+            if a is not None and not isinstance(a, _SCALARS) and hasattr(a, "shape"):
+                args[k] = ref = asarray(a)
+                raws[k] = ref._data
+                break
+        else:
+            raise TypeError(
+                f"agrad.{name}: needs at least one array argument, got "
+                f"{', '.join(type(a).__name__ for a in args)}; wrap one with ag.asarray(...)"
+            )
+    # the dtype scalars are checked against: the first non-bool tensor (where's condition is bool)
+    target = None
+    for k, a in enumerate(args):
+        if isinstance(a, Tensor):
+            if target is None or (target.kind == "bool" and a.dtype.kind != "bool"):
+                target = a.dtype
+        elif a is None or isinstance(a, _SCALARS):
+            continue
+        else:
+            t = asarray(a, device=ref._dev, backend=ref._bk) if hasattr(a, "shape") else None
+            if t is None:
+                t = asarray(a, dtype=ref.dtype if _all_python_numbers(a) else None,
+                            device=ref._dev, backend=ref._bk)
+            if t._bk is not ref._bk or (ref._bk.multi_device and t._dev != ref._dev):
+                _mismatch(name, [ref, t])
+            args[k] = t
+            raws[k] = t._data
+            if target is None or (target.kind == "bool" and t.dtype.kind != "bool"):
+                target = t.dtype
+    for a in args:
+        if isinstance(a, _SCALARS) and not _kind_ok(a, target.kind):
+            raise TypeError(
+                f"agrad.{name}: cannot combine the Python {type(a).__name__} {a!r} with a "
+                f"{target} tensor: the Array API promotes Python scalars only within a kind. "
+                f"Convert one side first, e.g. ag.astype(x, ag.float64)."
+            )
+    return tuple(args), raws, ref
+
+
+def _all_python_numbers(obj) -> bool:
+    if isinstance(obj, (list, tuple)):
+        return all(_all_python_numbers(o) for o in obj)
+    return isinstance(obj, _SCALARS)
+
+
+def _mismatch(name, args):
+    where = [
+        f"argument {k} is {a._bk.name} on {_dev_str(a._dev)}"
+        for k, a in enumerate(args)
+        if isinstance(a, Tensor)
+    ]
+    raise ValueError(
+        f"agrad.{name}: inputs live on different backends or devices ({'; '.join(where)}). "
+        "agrad never moves data implicitly: move one with x.to_device(...) (or create it with "
+        "the same backend= and device=) first."
+    )
+
+
+def primitive(forward=None, *, name=None, saves="inputs", differentiable=True):
+    """Decorator turning ``forward(xp, *arrays, **static)`` into a :class:`Primitive`."""
+
+    def make(fn):
+        return Primitive(fn, name=name, saves=saves, differentiable=differentiable)
+
+    return make if forward is None else make(forward)
+
+
+def zero_vjp(xp, g, out, *args, **static):
+    """The VJP of piecewise-constant ops (floor, sign, round ...): zero almost everywhere."""
+    z = xp.zeros_like(g)
+    return (z,) * max(len(args), 1)

@@ -1,0 +1,433 @@
+"""The tape: graph nodes, grad mode, and the iterative reverse walk.
+
+A :class:`Node` is one recorded op: the primitive, the backend and device it ran on, its parents
+(one entry per positional argument: the parent's Node, a ``(Node, output index)`` pair for ops
+with several outputs, the leaf Tensor itself, or ``None`` when that argument needs no gradient),
+the input shapes and dtypes (for the central un-broadcast and dtype check) and only the values
+its VJP declared it needs. A node never refers to the Tensor it produced, so graphs have no
+reference cycles and are freed by reference counting alone.
+
+The walk is iterative (no recursion): a post-order DFS gives a topological order, cotangents
+are accumulated per node and dropped as soon as the node's VJP has consumed them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import importlib
+
+__all__ = [
+    "Node",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "set_grad_enabled",
+    "run_backward",
+    "GRAD_ENABLED",
+]
+
+GRAD_ENABLED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "agrad_grad_enabled", default=True
+)
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops are being recorded for differentiation in this thread / task.
+
+    Examples
+    --------
+    >>> import agrad as ag
+    >>> with ag.no_grad():
+    ...     ag.is_grad_enabled()
+    False
+    """
+    return GRAD_ENABLED.get()
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode; tokens make it re-entrant."""
+
+    enabled = True
+
+    def __init__(self):
+        self._tokens = []
+
+    def __enter__(self):
+        self._tokens.append(GRAD_ENABLED.set(self.enabled))
+        return self
+
+    def __exit__(self, *exc):
+        GRAD_ENABLED.reset(self._tokens.pop())
+        return False
+
+    def __call__(self, fn):
+        mode = type(self)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with mode():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Disable recording: ops inside run on raw arrays and build no graph.
+
+    Works as a context manager and as a decorator; per thread and per asyncio task.
+
+    Examples
+    --------
+    >>> import agrad as ag
+    >>> w = ag.asarray([1.0, 2.0], requires_grad=True)
+    >>> with ag.no_grad():
+    ...     y = w * 2.0
+    >>> y.requires_grad
+    False
+    """
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Re-enable recording inside a :class:`no_grad` region (context manager or decorator).
+
+    Examples
+    --------
+    >>> import agrad as ag
+    >>> with ag.no_grad():
+    ...     with ag.enable_grad():
+    ...         ag.is_grad_enabled()
+    True
+    """
+
+    enabled = True
+
+
+class set_grad_enabled(_GradMode):
+    """Set grad mode to ``mode`` (context manager or decorator)."""
+
+    def __init__(self, mode: bool):
+        super().__init__()
+        self.enabled = bool(mode)
+
+
+class Node:
+    """One recorded op. See the module docstring for what it holds and why."""
+
+    __slots__ = (
+        "prim",
+        "bk",
+        "dev",
+        "parents",
+        "meta",
+        "saved",
+        "out",
+        "static",
+        "nout",
+        "retained",
+        "__weakref__",
+    )
+
+    def __init__(self, prim, bk, dev, parents, meta, saved, out, static, nout=1):
+        self.prim = prim
+        self.bk = bk
+        self.dev = dev
+        self.parents = parents
+        self.meta = meta
+        self.saved = saved
+        self.out = out
+        self.static = static
+        self.nout = nout
+        self.retained = None
+
+    def __repr__(self) -> str:
+        return f"<Node {self.prim.name}>"
+
+
+_AGRAD = None
+
+
+def _agrad():
+    """agrad's own namespace, the ``xp`` VJPs run with when the backward is recorded."""
+    global _AGRAD
+    if _AGRAD is None:
+        _AGRAD = importlib.import_module("agrad")
+    return _AGRAD
+
+
+def _freed_error(node):
+    return RuntimeError(
+        f"agrad: trying to backward through the graph a second time: the values saved by op "
+        f"'{node.prim.name}' were freed after the first backward. Pass retain_graph=True to the "
+        "first backward() (or use ag.vjp, which keeps the graph for repeated calls)."
+    )
+
+
+def _fit(xp, node, i, g, create):
+    """Undo broadcasting of input ``i``'s cotangent and check its shape and dtype."""
+    shape, dtype = node.meta[i]
+    gshape = tuple(g.shape)
+    if gshape != shape:
+        g = _unbroadcast(xp, node, i, g, gshape, shape)
+    gdt = g._data.dtype if create else g.dtype
+    if gdt != dtype:
+        from ._dtypes import canonical
+
+        want, got = canonical(dtype), canonical(gdt)
+        if got is None or not got.is_floating or (
+            want.kind == "real floating" and got.kind == "complex floating"
+        ):
+            raise TypeError(
+                f"agrad: the VJP of op '{node.prim.name}' returned a {got} gradient for argument "
+                f"{i}, which is {want}; a gradient must be a floating dtype of the input's kind "
+                "(this is a bug in that op's VJP)"
+            )
+        g = xp.astype(g, dtype)
+    return g
+
+
+def _unbroadcast(xp, node, i, g, gshape, shape):
+    lead = len(gshape) - len(shape)
+    ok = lead >= 0
+    axes = list(range(lead)) if ok else []
+    if ok:
+        for k, s in enumerate(shape):
+            gs = gshape[lead + k]
+            if s == 1 and gs != 1:
+                axes.append(lead + k)
+            elif s != gs:
+                ok = False
+                break
+    if not ok:
+        raise ValueError(
+            f"agrad: the VJP of op '{node.prim.name}' returned a gradient of shape {gshape} for "
+            f"argument {i} of shape {shape}; it cannot be un-broadcast to that shape (this is a "
+            "bug in that op's VJP)"
+        )
+    if axes:
+        g = xp.sum(g, axis=tuple(axes), keepdims=True)
+    if lead or axes:
+        g = xp.reshape(g, shape)
+    return g
+
+
+def _parent_node(p):
+    t = type(p)
+    if t is Node:
+        return p
+    if t is tuple:
+        return p[0]
+    return None
+
+
+def _postorder(root_nodes, stop):
+    """Iterative post-order DFS over Nodes (parents before children); ``stop`` nodes are not
+    expanded."""
+    order = []
+    seen = set()
+    empty = ()
+    for r in root_nodes:
+        if r in seen:
+            continue
+        seen.add(r)
+        stack = [(r, iter(empty if r in stop else r.parents))]
+        while stack:
+            n, it = stack[-1]
+            for p in it:
+                pn = _parent_node(p)
+                if pn is not None and pn not in seen:
+                    seen.add(pn)
+                    stack.append((pn, iter(empty if pn in stop else pn.parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(n)
+    return order
+
+
+def _add_into(store, key, idx, nout, g):
+    """Accumulate cotangent ``g`` for output ``idx`` of ``key`` into ``store``."""
+    if nout == 1:
+        prev = store.get(key)
+        store[key] = g if prev is None else prev + g
+    else:
+        slot = store.get(key)
+        if slot is None:
+            slot = store[key] = [None] * nout
+        slot[idx] = g if slot[idx] is None else slot[idx] + g
+
+
+def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=False):
+    """Reverse-mode sweep from ``roots`` with cotangents ``seeds``.
+
+    With ``inputs=None``, gradients accumulate into the ``.grad`` of every leaf that requires
+    grad (``Tensor.backward``). With a list of tensors, nothing is accumulated: the gradient
+    with respect to each input is returned (``None`` where no path leads to it), and only the
+    part of the graph between the roots and those inputs is visited.
+
+    ``seeds`` are raw arrays, or Tensors when ``create_graph`` is set (the backward is then
+    itself recorded, VJPs running on agrad's own namespace).
+    """
+    from ._tensor import Tensor, _wrap
+
+    stop = set()
+    leaf_targets = {}
+    node_targets = {}
+    if inputs is not None:
+        for k, t in enumerate(inputs):
+            if t._node is None:
+                leaf_targets.setdefault(t, []).append(k)
+            else:
+                stop.add(t._node)
+                node_targets.setdefault((t._node, t._idx), []).append(k)
+
+    grads = {}  # Node -> cotangent (or list of cotangents for several outputs)
+    leaf_acc = {}  # leaf Tensor -> cotangent
+    root_nodes = []
+    for r, s in zip(roots, seeds):
+        if r._node is None:
+            if inputs is not None:
+                if r in leaf_targets:
+                    _add_into(leaf_acc, r, 0, 1, s)
+            elif r.requires_grad:
+                _add_into(leaf_acc, r, 0, 1, s)
+            continue
+        _add_into(grads, r._node, r._idx, r._node.nout, s)
+        root_nodes.append(r._node)
+
+    order = _postorder(root_nodes, stop)
+    useful = None
+    if inputs is not None:
+        useful = set()
+        for n in order:
+            if n in stop:
+                useful.add(n)
+                continue
+            for p in n.parents:
+                if p is None:
+                    continue
+                pn = _parent_node(p)
+                if (pn is not None and pn in useful) or (pn is None and p in leaf_targets):
+                    useful.add(n)
+                    break
+
+    results = [None] * len(inputs) if inputs is not None else None
+    agrad_ns = _agrad() if create_graph else None
+
+    for node in reversed(order):
+        g = grads.pop(node, None)
+        if g is None or (useful is not None and node not in useful):
+            continue
+        if node.retained is not None:
+            _retain(node, g, create_graph)
+        if node in stop:
+            for (tn, idx), ks in node_targets.items():
+                if tn is node:
+                    gi = g if node.nout == 1 else g[idx]
+                    for k in ks:
+                        results[k] = gi
+            continue
+        saved = node.saved
+        if saved is None:
+            raise _freed_error(node)
+        prim = node.prim
+        if prim.vjp is None:
+            raise NotImplementedError(
+                f"agrad: op '{prim.name}' has no VJP; it cannot be differentiated"
+            )
+        bk = node.bk
+        if create_graph:
+            xp = agrad_ns
+            args, out = _as_tensors(node, Tensor, _wrap)
+            with enable_grad():
+                in_grads = prim.vjp(xp, g, out, *args, **node.static)
+        else:
+            xp = bk.xp
+            if bk.ctx is None:
+                in_grads = prim.vjp(xp, g, node.out, *saved, **node.static)
+            else:  # pragma: no cover - CuPy: allocate on the node's device
+                with bk.ctx(node.dev):
+                    in_grads = prim.vjp(xp, g, node.out, *saved, **node.static)
+        del g
+        if type(in_grads) is not tuple:
+            in_grads = tuple(in_grads) if type(in_grads) is list else (in_grads,)
+        if not retain_graph:
+            node.saved = None
+            node.out = None
+        for i, p in enumerate(node.parents):
+            if p is None:
+                continue
+            gi = in_grads[i] if i < len(in_grads) else None
+            if gi is None:
+                continue
+            gi = _fit(xp, node, i, gi, create_graph)
+            t = type(p)
+            if t is Node:
+                _add_into(grads, p, 0, 1, gi)
+            elif t is tuple:
+                _add_into(grads, p[0], p[1], p[0].nout, gi)
+            elif useful is None or p in leaf_targets:
+                _add_into(leaf_acc, p, 0, 1, gi)
+
+    if inputs is not None:
+        for leaf, ks in leaf_targets.items():
+            g = leaf_acc.get(leaf)
+            if g is not None:
+                for k in ks:
+                    results[k] = g if create_graph else _wrap(_fixed(leaf._bk, g), leaf._bk, leaf._dev)
+        if not create_graph:
+            for k, (t, g) in enumerate(zip(inputs, results)):
+                if g is not None and not isinstance(g, Tensor):
+                    results[k] = _wrap(_fixed(t._bk, g), t._bk, t._dev)
+        return results
+
+    for leaf, g in leaf_acc.items():
+        if not create_graph:
+            g = _wrap(_fixed(leaf._bk, g), leaf._bk, leaf._dev)
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+    return None
+
+
+def _fixed(bk, raw):
+    return raw if bk.fix is None else bk.fix(raw)
+
+
+def _retain(node, g, create_graph):
+    from ._tensor import _wrap
+
+    t = node.retained()
+    if t is None or node.nout != 1:
+        return
+    if not create_graph:
+        g = _wrap(_fixed(t._bk, g), t._bk, t._dev)
+    t.grad = g if t.grad is None else t.grad + g
+
+
+def _as_tensors(node, Tensor, wrap):
+    """The node's saved values as Tensors connected to the graph (for a recorded backward)."""
+    bk, dev = node.bk, node.dev
+    args = []
+    for p, a in zip(node.parents, node.saved):
+        if a is None or not _is_array(a, bk):
+            args.append(a)
+        elif p is None:
+            args.append(wrap(a, bk, dev))
+        elif type(p) is Node:
+            args.append(wrap(a, bk, dev, p, 0))
+        elif type(p) is tuple:
+            args.append(wrap(a, bk, dev, p[0], p[1]))
+        else:  # the leaf itself
+            args.append(p if p._data is a else wrap(a, bk, dev))
+    out = node.out
+    if out is not None:
+        if node.nout == 1:
+            out = wrap(out, bk, dev, node, 0)
+        else:
+            out = tuple(wrap(o, bk, dev, node, k) for k, o in enumerate(out))
+    return args, out
+
+
+def _is_array(a, bk):
+    return not isinstance(a, (bool, int, float, complex, str, tuple, list, type(None)))

@@ -1,0 +1,401 @@
+"""The Tensor: one raw backend array, its backend and device, and its place in the graph.
+
+Operators dispatch to the registered primitives through :data:`ops` (filled in by
+``agrad.ops`` when it is imported), so this module imports no op code. Tensors hash by identity:
+the standard's ``__eq__`` is elementwise.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import weakref
+
+__all__ = ["Tensor", "ops"]
+
+#: The primitives the operators dispatch to, by name; filled in by ``agrad.ops``.
+ops = types.SimpleNamespace()
+
+_new = object.__new__
+
+
+def _wrap(data, bk, dev, node=None, idx=0):
+    """A Tensor around raw ``data`` (the one fast constructor every op uses)."""
+    t = _new(Tensor)
+    t._data = data
+    t._bk = bk
+    t._dev = dev
+    t._node = node
+    t._idx = idx
+    t.requires_grad = node is not None
+    t.grad = None
+    return t
+
+
+class Tensor:
+    """An array on any Array API backend that records operations for reverse-mode autodiff.
+
+    Create tensors with :func:`agrad.asarray` and the other creation functions; ``Tensor(obj,
+    ...)`` takes the same arguments as ``asarray``.
+
+    Attributes
+    ----------
+    data : array
+        The raw backend array (NumPy, CuPy, torch ...).
+    requires_grad : bool
+        Whether gradients flow to this tensor.
+    grad : Tensor or None
+        The accumulated gradient of a leaf (or of a tensor that called :meth:`retain_grad`).
+
+    Examples
+    --------
+    >>> import agrad as ag
+    >>> x = ag.asarray([1.0, 2.0, 3.0], requires_grad=True)
+    >>> ag.sum(x * x).backward()
+    >>> x.grad
+    Tensor([2., 4., 6.], backend='numpy', device='cpu', dtype=float64)
+    """
+
+    __slots__ = ("_data", "_bk", "_dev", "_node", "_idx", "requires_grad", "grad", "__weakref__")
+    __array_priority__ = 1000  # NumPy defers binary operators to us
+
+    def __new__(cls, obj, dtype=None, device=None, copy=None, *, backend=None, requires_grad=False):
+        from .ops.creation import asarray
+
+        return asarray(obj, dtype=dtype, device=device, copy=copy, backend=backend,
+                       requires_grad=requires_grad)
+
+    # ---- attributes ---------------------------------------------------------------------
+    @property
+    def data(self):
+        """The raw backend array this tensor wraps (no copy, no graph)."""
+        return self._data
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self._data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return len(self._data.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self._data.shape)
+
+    @property
+    def dtype(self):
+        """agrad's dtype object (``ag.float32`` ...), the same whatever the backend."""
+        return self._bk.dtype(self._data.dtype)
+
+    @property
+    def device(self):
+        """The backend's device object; pass it as ``device=`` to create tensors beside this one."""
+        return self._dev
+
+    @property
+    def backend(self) -> str:
+        """The backend's name, as accepted by ``backend=``."""
+        return self._bk.name
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op (their ``.grad`` accumulates)."""
+        return self._node is None
+
+    @property
+    def T(self) -> Tensor:
+        if self.ndim != 2:
+            raise ValueError(
+                f"agrad: Tensor.T needs a 2-D tensor, got shape {self.shape}; use .mT for the last "
+                "two axes or ag.permute_dims for others"
+            )
+        return ops.matrix_transpose(self)
+
+    @property
+    def mT(self) -> Tensor:
+        return ops.matrix_transpose(self)
+
+    def __array_namespace__(self, *, api_version=None):
+        from . import _namespace
+
+        return _namespace.namespace()
+
+    # ---- autograd -----------------------------------------------------------------------
+    def backward(self, grad=None, *, retain_graph=None, create_graph=False) -> None:
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        Parameters
+        ----------
+        grad : Tensor or array, optional
+            The cotangent; required unless the tensor has one element.
+        retain_graph : bool, optional
+            Keep the saved values for another backward (defaults to ``create_graph``).
+        create_graph : bool
+            Record the backward itself, so the gradients can be differentiated again.
+
+        Examples
+        --------
+        >>> import agrad as ag
+        >>> x = ag.asarray(3.0, requires_grad=True)
+        >>> (x * x).backward()
+        >>> float(x.grad)
+        6.0
+        """
+        from .autodiff import _seed
+
+        if not self.requires_grad:
+            raise RuntimeError(
+                "agrad: backward(): this tensor does not require grad and has no graph; create "
+                "its inputs with requires_grad=True (and not inside ag.no_grad())"
+            )
+        if retain_graph is None:
+            retain_graph = create_graph
+        from ._tape import run_backward
+
+        seed = _seed(self, grad, create_graph, "backward")
+        run_backward([self], [seed], retain_graph=retain_graph, create_graph=create_graph)
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut from the graph."""
+        return _wrap(self._data, self._bk, self._dev)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` on a leaf, in place; returns the tensor."""
+        if self._node is not None and not requires_grad:
+            raise RuntimeError(
+                "agrad: requires_grad_(False) on a non-leaf tensor; use .detach() to cut it from "
+                "the graph"
+            )
+        if requires_grad:
+            _check_can_require_grad(self, "requires_grad_")
+        self.requires_grad = bool(requires_grad) or self._node is not None
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor during backward (no-op for leaves)."""
+        if self._node is None:
+            return
+        if not self.requires_grad:
+            raise RuntimeError("agrad: retain_grad() on a tensor that does not require grad")
+        self._node.retained = weakref.ref(self)
+
+    def to_device(self, device, /, *, stream=None) -> Tensor:
+        """This tensor on ``device`` (differentiable: the gradient moves back).
+
+        A device of another library selects that backend (``"cuda"`` from NumPy gives CuPy).
+        """
+        return ops.to_device(self, device)
+
+    # ---- host conversion ----------------------------------------------------------------
+    def numpy(self):
+        """An explicit copy of the data in host memory, as a NumPy array."""
+        return self._bk.to_numpy(self._data)
+
+    def item(self):
+        """The single element as a Python scalar."""
+        self._check_size1("item")
+        kind = self.dtype.kind
+        conv = {"bool": bool, "real floating": float, "complex floating": complex}.get(kind, int)
+        return conv(self._scalar_raw())
+
+    def _scalar_raw(self):
+        raw = self._data
+        if len(raw.shape):
+            raw = self._bk.module.reshape(raw, ())
+        return raw
+
+    def _check_size1(self, what):
+        if self.size != 1:
+            raise TypeError(
+                f"agrad: {what}() needs a tensor with one element, got shape {self.shape}; "
+                "reduce it first (e.g. ag.sum) or index one element"
+            )
+
+    def __float__(self):
+        self._check_size1("float")
+        return float(self._scalar_raw())
+
+    def __int__(self):
+        self._check_size1("int")
+        return int(self._scalar_raw())
+
+    def __bool__(self):
+        self._check_size1("bool")
+        return bool(self._scalar_raw())
+
+    def __complex__(self):
+        self._check_size1("complex")
+        return complex(self._scalar_raw())
+
+    def __index__(self):
+        if self.dtype.kind not in ("signed integer", "unsigned integer"):
+            raise TypeError(f"agrad: only integer tensors can be used as an index, got {self.dtype}")
+        self._check_size1("index")
+        return int(self._scalar_raw())
+
+    def __array__(self, dtype=None, copy=None):
+        if self.requires_grad:
+            raise TypeError(
+                "agrad: cannot convert a tensor that requires grad to a NumPy array (that would "
+                "silently leave the graph); use t.detach().numpy()"
+            )
+        if self._bk.name in ("cupy",) or "cuda" in str(self._dev):
+            raise TypeError(
+                f"agrad: implicit conversion of a {self._bk.name} tensor on {self._dev} to NumPy "
+                "is disabled; copy it explicitly with t.numpy()"
+            )
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __len__(self):
+        if not self._data.shape:
+            raise TypeError("agrad: len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        try:
+            body = repr(self.numpy())
+            body = body[body.index("(") + 1 : body.rindex(")")] if body.startswith("array(") else body
+            body = body.split(", dtype=")[0]
+        except Exception:  # data that cannot come to the host cheaply
+            body = "..."
+        body = body.replace("\n", "\n ")
+        extra = ""
+        if self._node is not None:
+            extra = f", grad_fn=<{self._node.prim.name}>"
+        elif self.requires_grad:
+            extra = ", requires_grad=True"
+        return (
+            f"Tensor({body}, backend={self._bk.name!r}, device={_dev_str(self._dev)!r}, "
+            f"dtype={self.dtype}{extra})"
+        )
+
+    __hash__ = object.__hash__
+
+    # ---- operators ----------------------------------------------------------------------
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.subtract(self, other)
+
+    def __rsub__(self, other):
+        return ops.subtract(other, self)
+
+    def __mul__(self, other):
+        return ops.multiply(self, other)
+
+    def __rmul__(self, other):
+        return ops.multiply(other, self)
+
+    def __truediv__(self, other):
+        return ops.divide(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.divide(other, self)
+
+    def __floordiv__(self, other):
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return ops.remainder(other, self)
+
+    def __pow__(self, other):
+        return ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __neg__(self):
+        return ops.negative(self)
+
+    def __pos__(self):
+        return ops.positive(self)
+
+    def __abs__(self):
+        return ops.abs(self)
+
+    def __invert__(self):
+        return ops.bitwise_invert(self)
+
+    def __and__(self, other):
+        return ops.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return ops.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return ops.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return ops.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return ops.bitwise_xor(other, self)
+
+    def __lt__(self, other):
+        return ops.less(self, other)
+
+    def __le__(self, other):
+        return ops.less_equal(self, other)
+
+    def __gt__(self, other):
+        return ops.greater(self, other)
+
+    def __ge__(self, other):
+        return ops.greater_equal(self, other)
+
+    def __eq__(self, other):
+        if not _comparable(other):
+            return NotImplemented
+        return ops.equal(self, other)
+
+    def __ne__(self, other):
+        if not _comparable(other):
+            return NotImplemented
+        return ops.not_equal(self, other)
+
+    def __getitem__(self, key):
+        return ops.getitem(self, key)
+
+
+def _comparable(other) -> bool:
+    return isinstance(other, (Tensor, bool, int, float, complex)) or hasattr(other, "shape")
+
+
+def _dev_str(dev) -> str:
+    s = str(dev)
+    if s.startswith("array_api_strict.Device("):
+        s = s[len("array_api_strict.Device(") : -1].strip("'")
+    return s.replace("<CUDA Device ", "cuda:").rstrip(">")
+
+
+def _check_can_require_grad(t, where):
+    if not t.dtype.is_floating:
+        raise TypeError(
+            f"agrad.{where}: only floating-point tensors can require gradients, got dtype "
+            f"{t.dtype} (shape {t.shape}); create it with a floating dtype, e.g. dtype=ag.float64"
+        )

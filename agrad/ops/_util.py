@@ -1,0 +1,54 @@
+"""Small helpers shared by the op families: axis normalisation and tensor coercion."""
+
+from __future__ import annotations
+
+from .._tensor import Tensor
+
+
+def shape_of(x) -> tuple:
+    """The shape of a Tensor or raw array, as a tuple."""
+    return tuple(x.shape)
+
+
+def as_tensor(x, op: str) -> Tensor:
+    """``x`` as a Tensor (raw backend arrays are wrapped); anything else is a clear error."""
+    if isinstance(x, Tensor):
+        return x
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        from .creation import asarray
+
+        return asarray(x)
+    raise TypeError(f"agrad.{op}: expected a tensor, got {type(x).__name__}; wrap it with ag.asarray")
+
+
+def norm_axes(axis, ndim: int, op: str) -> tuple:
+    """``axis`` (None, int or sequence) as a sorted tuple of non-negative axes, validated."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, int) or isinstance(a, bool):
+            raise TypeError(f"agrad.{op}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ValueError(
+                f"agrad.{op}: axis {a} is out of range for a tensor with {ndim} dimensions"
+            )
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"agrad.{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def norm_axis(axis: int, ndim: int, op: str) -> int:
+    """One axis as a non-negative int, validated."""
+    if not isinstance(axis, int) or isinstance(axis, bool):
+        raise TypeError(f"agrad.{op}: axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"agrad.{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
+    return axis % ndim
+
+
+def kept_shape(shape: tuple, axes: tuple) -> tuple:
+    """``shape`` with the reduced ``axes`` set to 1 (the keepdims shape)."""
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))

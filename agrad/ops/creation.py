@@ -1,0 +1,266 @@
+"""Creation functions: where the backend and the device are chosen, once.
+
+``asarray``, ``zeros``, ``ones``, ``empty``, ``full``, ``arange``, ``linspace``, ``eye`` and the
+``*_like`` forms take the standard's arguments plus ``backend=`` and ``requires_grad=``; and
+``to_device``, the only way data moves between devices or libraries (differentiable).
+"""
+
+from __future__ import annotations
+
+from .._backend import backend_of_array, move, resolve
+from .._op import Primitive
+from .._tape import GRAD_ENABLED, Node
+from .._tensor import Tensor, _check_can_require_grad, _wrap, ops
+
+__all__ = [
+    "asarray",
+    "zeros",
+    "ones",
+    "empty",
+    "full",
+    "arange",
+    "linspace",
+    "eye",
+    "zeros_like",
+    "ones_like",
+    "empty_like",
+    "full_like",
+    "to_device",
+]
+
+
+def _finish(data, bk, requires_grad, where):
+    if bk.fix is not None:
+        data = bk.fix(data)
+    t = _wrap(data, bk, bk.device_of(data))
+    if requires_grad:
+        _check_can_require_grad(t, where)
+        t.requires_grad = True
+    return t
+
+
+def _target(backend, device, ref_bk=None):
+    """Resolve ``backend=``/``device=``; a device the current backend understands stays on it."""
+    if backend is None and ref_bk is not None:
+        if device is None:
+            return ref_bk, None
+        try:
+            return ref_bk, ref_bk.normalize_device(device)
+        except (ValueError, TypeError):
+            pass
+    return resolve(backend, device)
+
+
+def asarray(obj, /, dtype=None, device=None, copy=None, *, backend=None, requires_grad=False):
+    """Convert ``obj`` to a Tensor on a backend and device chosen here, once.
+
+    Parameters
+    ----------
+    obj : Tensor, array of any Array API library, nested sequence or Python scalar
+        A raw array keeps its own backend and device unless ``backend=``/``device=`` say
+        otherwise; a Tensor is returned as is when nothing changes (its graph is kept).
+    dtype : agrad or backend dtype, optional
+    device : optional
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"``, an int, a backend device object, or ``t.device``.
+        A CUDA device without ``backend=`` selects CuPy.
+    copy : bool, optional
+    backend : str or namespace module, optional
+        ``"numpy"`` (default), ``"cupy"``, ``"torch"``, ``"jax"``, ``"array_api_strict"``, or a
+        module implementing the Array API.
+    requires_grad : bool
+        Make the result a leaf that accumulates gradients (floating dtypes only).
+
+    Examples
+    --------
+    >>> import agrad as ag
+    >>> x = ag.asarray([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> x.backend, x.device, x.dtype
+    ('numpy', 'cpu', agrad.float64)
+    """
+    if isinstance(obj, Tensor):
+        return _from_tensor(obj, dtype, device, copy, backend, requires_grad)
+    src = None if isinstance(obj, (bool, int, float, complex, list, tuple)) else backend_of_array(obj)
+    if src is not None:
+        bk, dev = _target(backend, device, src)
+        if bk is src:
+            kw = {} if dev is None else {"device": dev}
+            data = bk.module.asarray(obj, dtype=bk.raw_dtype(dtype), copy=copy, **kw)
+        else:
+            data = bk.from_foreign(obj, dtype, dev if dev is not None else bk.default_device(), copy)
+    else:
+        bk, dev = resolve(backend, device)
+        if isinstance(obj, (list, tuple)) and _has_tensor(obj):
+            raise TypeError(
+                "agrad.asarray: a sequence of Tensors cannot be converted in one go (that would "
+                "leave the graph); use ag.stack([...]) to combine tensors differentiably"
+            )
+        data = bk.module.asarray(obj, dtype=bk.raw_dtype(dtype), device=dev, copy=copy)
+    return _finish(data, bk, requires_grad, "asarray")
+
+
+def _has_tensor(seq) -> bool:
+    return any(isinstance(o, Tensor) or (isinstance(o, (list, tuple)) and _has_tensor(o)) for o in seq)
+
+
+def _from_tensor(t, dtype, device, copy, backend, requires_grad):
+    from .manipulation import astype
+
+    if backend is not None or device is not None:
+        bk, dev = _target(backend, device, t._bk if backend is None else None)
+        if dev is None:
+            dev = bk.default_device() if bk is not t._bk else t._dev
+        if bk is not t._bk or (bk.multi_device and dev != t._dev):
+            t = _transfer(t, bk, dev)
+            copy = False if copy else copy
+    if dtype is not None and t.dtype != dtype:
+        t = astype(t, dtype)
+        copy = False if copy else copy
+    if copy:
+        t = astype(t, t.dtype, copy=True)
+    if requires_grad:
+        t = t.detach()
+        _check_can_require_grad(t, "asarray")
+        t.requires_grad = True
+    return t
+
+
+def _create(fname, args, kwargs, dtype, device, backend, requires_grad):
+    bk, dev = resolve(backend, device)
+    data = getattr(bk.module, fname)(*args, dtype=bk.raw_dtype(dtype), device=dev, **kwargs)
+    return _finish(data, bk, requires_grad, fname)
+
+
+def zeros(shape, *, dtype=None, device=None, backend=None, requires_grad=False) -> Tensor:
+    """A tensor of zeros (see :func:`asarray` for ``device=``/``backend=``).
+
+    Examples
+    --------
+    >>> import agrad as ag
+    >>> ag.zeros((2,), dtype=ag.float32)
+    Tensor([0., 0.], backend='numpy', device='cpu', dtype=float32)
+    """
+    return _create("zeros", (shape,), {}, dtype, device, backend, requires_grad)
+
+
+def ones(shape, *, dtype=None, device=None, backend=None, requires_grad=False) -> Tensor:
+    """A tensor of ones (see :func:`asarray` for ``device=``/``backend=``)."""
+    return _create("ones", (shape,), {}, dtype, device, backend, requires_grad)
+
+
+def empty(shape, *, dtype=None, device=None, backend=None, requires_grad=False) -> Tensor:
+    """An uninitialised tensor (see :func:`asarray` for ``device=``/``backend=``)."""
+    return _create("empty", (shape,), {}, dtype, device, backend, requires_grad)
+
+
+def full(shape, fill_value, *, dtype=None, device=None, backend=None, requires_grad=False):
+    """A tensor filled with ``fill_value`` (see :func:`asarray` for ``device=``/``backend=``)."""
+    return _create("full", (shape, fill_value), {}, dtype, device, backend, requires_grad)
+
+
+def arange(start, /, stop=None, step=1, *, dtype=None, device=None, backend=None,
+           requires_grad=False) -> Tensor:
+    """Evenly spaced values in ``[start, stop)`` (the standard's ``arange``).
+
+    Examples
+    --------
+    >>> import agrad as ag
+    >>> ag.arange(3)
+    Tensor([0, 1, 2], backend='numpy', device='cpu', dtype=int64)
+    """
+    return _create("arange", (start, stop, step), {}, dtype, device, backend, requires_grad)
+
+
+def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True, backend=None,
+             requires_grad=False) -> Tensor:
+    """``num`` evenly spaced values from ``start`` to ``stop``."""
+    return _create("linspace", (start, stop, num), {"endpoint": endpoint}, dtype, device,
+                   backend, requires_grad)
+
+
+def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, backend=None,
+        requires_grad=False) -> Tensor:
+    """A 2-D tensor with ones on the ``k``-th diagonal."""
+    return _create("eye", (n_rows, n_cols), {"k": k}, dtype, device, backend, requires_grad)
+
+
+def _like(fname, x, args, dtype, device, requires_grad):
+    if isinstance(x, Tensor):
+        bk, dev, raw = x._bk, x._dev, x._data
+    else:
+        bk = backend_of_array(x)
+        if bk is None:
+            raise TypeError(f"agrad.{fname}: expected a Tensor or an array, got {type(x).__name__}")
+        raw, dev = x, bk.device_of(x)
+    if device is not None:
+        dev = bk.normalize_device(device)
+    data = getattr(bk.module, fname)(raw, *args, dtype=bk.raw_dtype(dtype), device=dev)
+    return _finish(data, bk, requires_grad, fname)
+
+
+def zeros_like(x, /, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Zeros with the shape, dtype, backend and device of ``x`` (unless given)."""
+    return _like("zeros_like", x, (), dtype, device, requires_grad)
+
+
+def ones_like(x, /, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Ones with the shape, dtype, backend and device of ``x`` (unless given)."""
+    return _like("ones_like", x, (), dtype, device, requires_grad)
+
+
+def empty_like(x, /, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """An uninitialised tensor like ``x``."""
+    return _like("empty_like", x, (), dtype, device, requires_grad)
+
+
+def full_like(x, /, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``fill_value`` everywhere, with the shape, dtype, backend and device of ``x``."""
+    return _like("full_like", x, (fill_value,), dtype, device, requires_grad)
+
+
+# ---- to_device: the one differentiable transfer ------------------------------------------
+def _to_device_fwd(xp, x, *, src, dst):  # pragma: no cover - called through _transfer only
+    return move(x, src[0], dst[0], dst[1])
+
+
+_to_device = Primitive(_to_device_fwd, name="to_device", saves="none")
+
+
+@_to_device.defvjp
+def _(xp, g, out, x, *, src, dst):  # the gradient travels back to where x lives
+    if isinstance(g, Tensor):
+        return _transfer(g, src[0], src[1])
+    return move(g, dst[0], src[0], src[1])
+
+
+def _transfer(t: Tensor, bk, dev) -> Tensor:
+    data = move(t._data, t._bk, bk, dev)
+    if bk.fix is not None:
+        data = bk.fix(data)
+    dev = bk.device_of(data)
+    if not (t.requires_grad and GRAD_ENABLED.get()):
+        return _wrap(data, bk, dev)
+    n = t._node
+    parent = t if n is None else (n if n.nout == 1 else (n, t._idx))
+    static = {"src": (t._bk, t._dev), "dst": (bk, dev)}
+    node = Node(_to_device, t._bk, t._dev, (parent,),
+                ((tuple(t._data.shape), t._data.dtype),), (None,), None, static)
+    return _wrap(data, bk, dev, node, 0)
+
+
+def to_device(x, device, /, *, stream=None, backend=None) -> Tensor:
+    """``x`` on ``device`` (differentiable: the gradient moves back to ``x``'s device).
+
+    A device the tensor's backend understands stays on that backend (torch ``"cuda"``); otherwise
+    the device picks the backend (``"cuda"`` from NumPy gives CuPy, ``"cpu"`` from CuPy NumPy).
+    """
+    if not isinstance(x, Tensor):
+        x = asarray(x)
+    bk, dev = _target(backend, device, x._bk if backend is None else None)
+    if dev is None:
+        dev = bk.default_device()
+    if bk is x._bk and (not bk.multi_device or dev == x._dev):
+        return x
+    return _transfer(x, bk, dev)
+
+
+ops.to_device = to_device  # Tensor.to_device dispatches here, not to the bare primitive

@@ -1,0 +1,571 @@
+"""Elementwise functions of the standard, each a forward and its VJP side by side.
+
+VJPs return output-shaped cotangents; the tape un-broadcasts them to each input's shape.
+Subgradients at kinks, chosen once here and tested:
+
+- ``abs``: 0 at 0.  ``sign``, ``floor``, ``ceil``, ``round``, ``trunc``, ``floor_divide``: 0.
+- ``maximum``/``minimum``: ties split the gradient equally (0.5 each), as torch and JAX do;
+  so ``maximum(x, 0.0)`` (ReLU) has derivative 0.5 at 0.
+- ``clip``: the gradient passes where ``min <= x <= max`` (bounds inclusive), as in torch.
+- ``sqrt``: +inf at 0 (the one-sided limit); ``hypot``: 0 at the origin.
+
+Examples
+--------
+>>> import agrad as ag
+>>> x = ag.asarray([0.5, 1.0], requires_grad=True)
+>>> ag.sum(ag.exp(x) * 2.0).backward()
+>>> bool(ag.all(ag.abs(x.grad - 2.0 * ag.exp(x.detach())) < 1e-12))
+True
+"""
+
+from __future__ import annotations
+
+import math
+
+from .._op import primitive, zero_vjp
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+
+def _scalar(v) -> bool:
+    return isinstance(v, (bool, int, float, complex))
+
+
+# ---- arithmetic -------------------------------------------------------------------------
+@primitive(saves="none")
+def add(xp, x1, x2):
+    """``x1 + x2``."""
+    return xp.add(x1, x2)
+
+
+@add.defvjp
+def _(xp, g, out, x1, x2):  # d(x+y) = dx + dy
+    return g, g
+
+
+@primitive(saves="none")
+def subtract(xp, x1, x2):
+    """``x1 - x2``."""
+    return xp.subtract(x1, x2)
+
+
+@subtract.defvjp
+def _(xp, g, out, x1, x2):  # d(x-y) = dx - dy
+    return g, -g
+
+
+@primitive
+def multiply(xp, x1, x2):
+    """``x1 * x2``."""
+    return xp.multiply(x1, x2)
+
+
+@multiply.defvjp
+def _(xp, g, out, x1, x2):  # d(xy)/dx = y, d(xy)/dy = x
+    return (None if _scalar(x1) else g * x2), (None if _scalar(x2) else g * x1)
+
+
+@primitive
+def divide(xp, x1, x2):
+    """``x1 / x2``."""
+    return xp.divide(x1, x2)
+
+
+@divide.defvjp
+def _(xp, g, out, x1, x2):  # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y^2
+    gx1 = g / x2
+    return gx1, None if _scalar(x2) else -gx1 * x1 / x2
+
+
+@primitive(saves="none")
+def negative(xp, x):
+    """``-x``."""
+    return xp.negative(x)
+
+
+@negative.defvjp
+def _(xp, g, out, x):  # d(-x) = -dx
+    return -g
+
+
+@primitive(saves="none")
+def positive(xp, x):
+    """``+x``."""
+    return xp.positive(x)
+
+
+@positive.defvjp
+def _(xp, g, out, x):  # d(+x) = dx
+    return g
+
+
+@primitive(saves="all")
+def pow(xp, x1, x2):
+    """``x1 ** x2``. The derivative in ``x2`` is ``log(x1) x1**x2``: 0 where ``x1 == 0``, NaN
+    where ``x1 < 0``."""
+    return xp.pow(x1, x2)
+
+
+@pow.defvjp
+def _(xp, g, out, x1, x2):  # d(x^y)/dx = y x^(y-1), d(x^y)/dy = x^y log x
+    if _scalar(x2):  # the common x ** 2.0: no log, no second gradient
+        if x2 == 0:
+            return xp.zeros_like(g), None
+        return (g if x2 == 1 else g * x2 * x1 ** (x2 - 1)), None
+    gx1 = None if _scalar(x1) else g * x2 * xp.pow(x1, x2 - 1)
+    if _scalar(x1):
+        if x1 <= 0:
+            return None, g * (0.0 if x1 == 0 else math.nan)
+        return None, g * out * math.log(x1)
+    pos = x1 > 0
+    logx = xp.log(xp.where(pos, x1, 1.0))
+    gx2 = xp.where(pos, g * out * logx, xp.where(x1 == 0, 0.0, math.nan))
+    return gx1, gx2
+
+
+@primitive(saves="inputs")
+def remainder(xp, x1, x2):
+    """``x1 % x2`` (sign of the divisor); d/dx1 = 1, d/dx2 = -floor(x1 / x2)."""
+    return xp.remainder(x1, x2)
+
+
+@remainder.defvjp
+def _(xp, g, out, x1, x2):  # x % y = x - floor(x/y) y
+    return g, None if _scalar(x2) else -g * xp.floor(x1 / x2)
+
+
+@primitive(saves="none")
+def floor_divide(xp, x1, x2):
+    """``x1 // x2``; piecewise constant, so its gradient is 0."""
+    return xp.floor_divide(x1, x2)
+
+
+floor_divide.defvjp(zero_vjp)
+
+
+@primitive(saves="out")
+def reciprocal(xp, x):
+    """``1 / x``."""
+    return xp.reciprocal(x)
+
+
+@reciprocal.defvjp
+def _(xp, g, out, x):  # d(1/x) = -1/x^2 = -out^2
+    return -g * out * out
+
+
+@primitive
+def square(xp, x):
+    """``x * x``."""
+    return xp.square(x)
+
+
+@square.defvjp
+def _(xp, g, out, x):  # d(x^2) = 2x
+    return 2.0 * g * x
+
+
+# ---- exponentials and logarithms --------------------------------------------------------
+@primitive(saves="out")
+def exp(xp, x):
+    """``e ** x``."""
+    return xp.exp(x)
+
+
+@exp.defvjp
+def _(xp, g, out, x):  # d e^x = e^x
+    return g * out
+
+
+@primitive(saves="out")
+def expm1(xp, x):
+    """``e ** x - 1``, accurate near 0."""
+    return xp.expm1(x)
+
+
+@expm1.defvjp
+def _(xp, g, out, x):  # d(e^x - 1) = e^x = out + 1
+    return g * (out + 1.0)
+
+
+@primitive
+def log(xp, x):
+    """Natural logarithm."""
+    return xp.log(x)
+
+
+@log.defvjp
+def _(xp, g, out, x):  # d log x = 1/x
+    return g / x
+
+
+@primitive
+def log1p(xp, x):
+    """``log(1 + x)``, accurate near 0."""
+    return xp.log1p(x)
+
+
+@log1p.defvjp
+def _(xp, g, out, x):  # d log(1+x) = 1/(1+x)
+    return g / (x + 1.0)
+
+
+@primitive
+def log2(xp, x):
+    """Base-2 logarithm."""
+    return xp.log2(x)
+
+
+@log2.defvjp
+def _(xp, g, out, x):  # d log2 x = 1/(x ln 2)
+    return g / (x * _LN2)
+
+
+@primitive
+def log10(xp, x):
+    """Base-10 logarithm."""
+    return xp.log10(x)
+
+
+@log10.defvjp
+def _(xp, g, out, x):  # d log10 x = 1/(x ln 10)
+    return g / (x * _LN10)
+
+
+@primitive(saves="all")
+def logaddexp(xp, x1, x2):
+    """``log(exp(x1) + exp(x2))``, without overflow."""
+    return xp.logaddexp(x1, x2)
+
+
+@logaddexp.defvjp
+def _(xp, g, out, x1, x2):  # d/dx = e^(x - out), d/dy = e^(y - out)
+    return (
+        None if _scalar(x1) else g * xp.exp(x1 - out),
+        None if _scalar(x2) else g * xp.exp(x2 - out),
+    )
+
+
+@primitive(saves="out")
+def sqrt(xp, x):
+    """Square root; its derivative at 0 is +inf (the one-sided limit)."""
+    return xp.sqrt(x)
+
+
+@sqrt.defvjp
+def _(xp, g, out, x):  # d sqrt x = 1 / (2 sqrt x)
+    return g / (2.0 * out)
+
+
+# ---- trigonometric and hyperbolic ------------------------------------------------------
+@primitive
+def sin(xp, x):
+    """Sine."""
+    return xp.sin(x)
+
+
+@sin.defvjp
+def _(xp, g, out, x):  # d sin = cos
+    return g * xp.cos(x)
+
+
+@primitive
+def cos(xp, x):
+    """Cosine."""
+    return xp.cos(x)
+
+
+@cos.defvjp
+def _(xp, g, out, x):  # d cos = -sin
+    return -g * xp.sin(x)
+
+
+@primitive(saves="out")
+def tan(xp, x):
+    """Tangent."""
+    return xp.tan(x)
+
+
+@tan.defvjp
+def _(xp, g, out, x):  # d tan = 1 + tan^2
+    return g * (1.0 + out * out)
+
+
+@primitive
+def asin(xp, x):
+    """Inverse sine."""
+    return xp.asin(x)
+
+
+@asin.defvjp
+def _(xp, g, out, x):  # d asin = 1/sqrt(1 - x^2)
+    return g / xp.sqrt(1.0 - x * x)
+
+
+@primitive
+def acos(xp, x):
+    """Inverse cosine."""
+    return xp.acos(x)
+
+
+@acos.defvjp
+def _(xp, g, out, x):  # d acos = -1/sqrt(1 - x^2)
+    return -g / xp.sqrt(1.0 - x * x)
+
+
+@primitive
+def atan(xp, x):
+    """Inverse tangent."""
+    return xp.atan(x)
+
+
+@atan.defvjp
+def _(xp, g, out, x):  # d atan = 1/(1 + x^2)
+    return g / (1.0 + x * x)
+
+
+@primitive
+def atan2(xp, x1, x2):
+    """The angle of the point ``(x2, x1)``."""
+    return xp.atan2(x1, x2)
+
+
+@atan2.defvjp
+def _(xp, g, out, x1, x2):  # d atan2(y, x) = (x dy - y dx) / (x^2 + y^2)
+    h = g / (x1 * x1 + x2 * x2)
+    return h * x2, -h * x1
+
+
+@primitive
+def sinh(xp, x):
+    """Hyperbolic sine."""
+    return xp.sinh(x)
+
+
+@sinh.defvjp
+def _(xp, g, out, x):  # d sinh = cosh
+    return g * xp.cosh(x)
+
+
+@primitive
+def cosh(xp, x):
+    """Hyperbolic cosine."""
+    return xp.cosh(x)
+
+
+@cosh.defvjp
+def _(xp, g, out, x):  # d cosh = sinh
+    return g * xp.sinh(x)
+
+
+@primitive(saves="out")
+def tanh(xp, x):
+    """Hyperbolic tangent."""
+    return xp.tanh(x)
+
+
+@tanh.defvjp
+def _(xp, g, out, x):  # d tanh = 1 - tanh^2
+    return g * (1.0 - out * out)
+
+
+@primitive
+def asinh(xp, x):
+    """Inverse hyperbolic sine."""
+    return xp.asinh(x)
+
+
+@asinh.defvjp
+def _(xp, g, out, x):  # d asinh = 1/sqrt(x^2 + 1)
+    return g / xp.sqrt(x * x + 1.0)
+
+
+@primitive
+def acosh(xp, x):
+    """Inverse hyperbolic cosine."""
+    return xp.acosh(x)
+
+
+@acosh.defvjp
+def _(xp, g, out, x):  # d acosh = 1/sqrt(x^2 - 1)
+    return g / xp.sqrt(x * x - 1.0)
+
+
+@primitive
+def atanh(xp, x):
+    """Inverse hyperbolic tangent."""
+    return xp.atanh(x)
+
+
+@atanh.defvjp
+def _(xp, g, out, x):  # d atanh = 1/(1 - x^2)
+    return g / (1.0 - x * x)
+
+
+# ---- kinks ------------------------------------------------------------------------------
+@primitive
+def abs(xp, x):
+    """Absolute value; subgradient 0 at 0."""
+    return xp.abs(x)
+
+
+@abs.defvjp
+def _(xp, g, out, x):  # d|x| = sign(x), 0 at 0
+    return g * xp.sign(x)
+
+
+@primitive(saves="none")
+def sign(xp, x):
+    """-1, 0 or 1; gradient 0."""
+    return xp.sign(x)
+
+
+sign.defvjp(zero_vjp)
+
+
+def _split_ties(xp, g, x1, x2, first_wins):
+    """Gradient of max/min: all to the winner, half each on ties."""
+    win = first_wins
+    tie = x1 == x2
+    half = 0.5 * g
+    zero = xp.zeros_like(g)
+    g1 = xp.where(tie, half, xp.where(win, g, zero))
+    g2 = xp.where(tie, half, xp.where(win, zero, g))
+    return g1, g2
+
+
+@primitive
+def maximum(xp, x1, x2):
+    """Elementwise maximum; ties split the gradient equally (ReLU ``maximum(x, 0.)``: 0.5 at 0)."""
+    return xp.maximum(x1, x2)
+
+
+@maximum.defvjp
+def _(xp, g, out, x1, x2):  # to the larger input; half each on ties
+    return _split_ties(xp, g, x1, x2, x1 > x2)
+
+
+@primitive
+def minimum(xp, x1, x2):
+    """Elementwise minimum; ties split the gradient equally."""
+    return xp.minimum(x1, x2)
+
+
+@minimum.defvjp
+def _(xp, g, out, x1, x2):  # to the smaller input; half each on ties
+    return _split_ties(xp, g, x1, x2, x1 < x2)
+
+
+@primitive
+def _clip(xp, x, lo, hi):
+    return xp.clip(x, lo, hi)
+
+
+@_clip.defvjp
+def _(xp, g, out, x, lo, hi):  # 1 inside [lo, hi] (inclusive); the bound's own where clipped
+    zero = xp.zeros_like(g)
+    inside = g
+    g_lo = g_hi = None
+    if lo is not None:
+        below = x < lo
+        inside = xp.where(below, zero, inside)
+        g_lo = None if _scalar(lo) else xp.where(below, g, zero)
+    if hi is not None:
+        above = x > hi
+        inside = xp.where(above, zero, inside)
+        g_hi = None if _scalar(hi) else xp.where(above, g, zero)
+    return inside, g_lo, g_hi
+
+
+def clip(x, /, min=None, max=None):
+    """Clamp ``x`` to ``[min, max]``; the gradient passes where ``min <= x <= max``. ``min`` and
+    ``max`` may be scalars or tensors (and then receive the gradient where they clip)."""
+    return _clip(x, min, max)
+
+
+@primitive(saves="all")
+def hypot(xp, x1, x2):
+    """``sqrt(x1**2 + x2**2)`` without overflow; gradient 0 at the origin."""
+    return xp.hypot(x1, x2)
+
+
+@hypot.defvjp
+def _(xp, g, out, x1, x2):  # d hypot = (x dx + y dy) / hypot
+    zero = out == 0
+    h = xp.where(zero, 0.0, g / xp.where(zero, 1.0, out))
+    return h * x1, h * x2
+
+
+# ---- rounding: zero gradient -----------------------------------------------------------
+@primitive(saves="none")
+def floor(xp, x):
+    """Round down; gradient 0."""
+    return xp.floor(x)
+
+
+@primitive(saves="none")
+def ceil(xp, x):
+    """Round up; gradient 0."""
+    return xp.ceil(x)
+
+
+@primitive(saves="none")
+def round(xp, x):
+    """Round half to even; gradient 0."""
+    return xp.round(x)
+
+
+@primitive(saves="none")
+def trunc(xp, x):
+    """Round toward 0; gradient 0."""
+    return xp.trunc(x)
+
+
+for _p in (floor, ceil, round, trunc):
+    _p.defvjp(zero_vjp)
+
+
+# ---- selection ----------------------------------------------------------------------------
+@primitive(saves="inputs")
+def where(xp, condition, x1, x2):
+    """``x1`` where ``condition`` holds, else ``x2``."""
+    return xp.where(condition, x1, x2)
+
+
+@where.defvjp
+def _(xp, g, out, condition, x1, x2):  # routes g to the chosen branch
+    zero = xp.zeros_like(g)
+    return None, xp.where(condition, g, zero), xp.where(condition, zero, g)
+
+
+# ---- non-differentiable: booleans and integers ------------------------------------------
+def _nondiff(name):
+    def forward(xp, *args):
+        return getattr(xp, name)(*args)
+
+    forward.__name__ = name
+    forward.__doc__ = f"The standard's ``{name}`` (boolean or integer result; not differentiable)."
+    return primitive(forward, name=name, saves="none", differentiable=False)
+
+
+equal = _nondiff("equal")
+not_equal = _nondiff("not_equal")
+less = _nondiff("less")
+less_equal = _nondiff("less_equal")
+greater = _nondiff("greater")
+greater_equal = _nondiff("greater_equal")
+logical_and = _nondiff("logical_and")
+logical_or = _nondiff("logical_or")
+logical_xor = _nondiff("logical_xor")
+logical_not = _nondiff("logical_not")
+isnan = _nondiff("isnan")
+isinf = _nondiff("isinf")
+isfinite = _nondiff("isfinite")
+signbit = _nondiff("signbit")
+bitwise_and = _nondiff("bitwise_and")
+bitwise_or = _nondiff("bitwise_or")
+bitwise_xor = _nondiff("bitwise_xor")
+bitwise_invert = _nondiff("bitwise_invert")
+bitwise_left_shift = _nondiff("bitwise_left_shift")
+bitwise_right_shift = _nondiff("bitwise_right_shift")

@@ -1,0 +1,169 @@
+"""Reductions (the standard's statistical functions) and ``cumulative_sum``.
+
+``sum``, ``prod``, ``max`` and ``min`` are primitives; ``mean``, ``var`` and ``std`` are
+composites of them (their gradients follow). Subgradients: ``max``/``min`` split the gradient
+equally among tied maxima (as torch's ``amax`` and JAX do); ``prod`` is exact at zeros (a single
+zero gets the product of the others, two or more zeros give 0 everywhere); ``std`` of constant
+data has an infinite derivative (``sqrt`` at 0).
+
+Examples
+--------
+>>> import agrad as ag
+>>> x = ag.asarray([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+>>> ag.sum(ag.mean(x, axis=0) ** 2).backward()
+>>> x.grad
+Tensor([[2., 3.],
+        [2., 3.]], backend='numpy', device='cpu', dtype=float64)
+"""
+
+from __future__ import annotations
+
+import math
+
+from .._op import primitive
+from ._util import as_tensor, kept_shape, norm_axes, norm_axis, shape_of
+
+
+def _expand(xp, g, shape, axes, keepdims):
+    """Broadcast a reduced cotangent back to the input's ``shape``."""
+    if not keepdims and axes:
+        g = xp.reshape(g, kept_shape(shape, axes))
+    return xp.broadcast_to(g, shape)
+
+
+@primitive(saves="none")
+def _sum(xp, x, *, axis, keepdims, dtype, shape):
+    return xp.sum(x, axis=axis, keepdims=keepdims, dtype=dtype)
+
+
+@_sum.defvjp
+def _(xp, g, out, x, *, axis, keepdims, dtype, shape):  # d sum = ones
+    return _expand(xp, g, shape, axis, keepdims)
+
+
+def sum(x, /, *, axis=None, dtype=None, keepdims=False):
+    """Sum over ``axis`` (all axes by default).
+
+    Examples
+    --------
+    >>> import agrad as ag
+    >>> float(ag.sum(ag.asarray([1.0, 2.0])))
+    3.0
+    """
+    x = as_tensor(x, "sum")
+    shape = shape_of(x)
+    axes = norm_axes(axis, len(shape), "sum")
+    return _sum(x, axis=axes, keepdims=keepdims, dtype=x._bk.raw_dtype(dtype), shape=shape)
+
+
+@primitive(saves="all")
+def _prod(xp, x, *, axis, keepdims, dtype, shape):
+    return xp.prod(x, axis=axis, keepdims=keepdims, dtype=dtype)
+
+
+@_prod.defvjp
+def _(xp, g, out, x, *, axis, keepdims, dtype, shape):
+    # d prod / dx_i = prod_{j != i} x_j, computed without dividing by zero
+    zero = x == 0
+    nz = xp.sum(xp.astype(zero, xp.int64), axis=axis, keepdims=True)
+    safe = xp.where(zero, 1.0, x)
+    p_others = xp.prod(safe, axis=axis, keepdims=True, dtype=dtype) if dtype is not None else \
+        xp.prod(safe, axis=axis, keepdims=True)
+    grad = xp.where(
+        nz == 0, p_others / safe, xp.where(zero & (nz == 1), p_others, 0.0)
+    )
+    return _expand(xp, g, shape, axis, keepdims) * grad
+
+
+def prod(x, /, *, axis=None, dtype=None, keepdims=False):
+    """Product over ``axis``; its gradient is exact at zeros."""
+    x = as_tensor(x, "prod")
+    shape = shape_of(x)
+    axes = norm_axes(axis, len(shape), "prod")
+    return _prod(x, axis=axes, keepdims=keepdims, dtype=x._bk.raw_dtype(dtype), shape=shape)
+
+
+def _count(shape, axes) -> int:
+    return math.prod(shape[a] for a in axes)
+
+
+def mean(x, /, *, axis=None, keepdims=False):
+    """Arithmetic mean over ``axis`` (a composite: ``sum / n``)."""
+    x = as_tensor(x, "mean")
+    axes = norm_axes(axis, x.ndim, "mean")
+    return sum(x, axis=axes, keepdims=keepdims) / float(max(_count(x.shape, axes), 1))
+
+
+def var(x, /, *, axis=None, correction=0.0, keepdims=False):
+    """Variance over ``axis`` with ``correction`` degrees of freedom (composite)."""
+    x = as_tensor(x, "var")
+    axes = norm_axes(axis, x.ndim, "var")
+    n = _count(x.shape, axes)
+    d = x - mean(x, axis=axes, keepdims=True)
+    return sum(d * d, axis=axes, keepdims=keepdims) / float(max(n - correction, 0))
+
+
+def std(x, /, *, axis=None, correction=0.0, keepdims=False):
+    """Standard deviation: ``sqrt(var)``; infinite derivative for constant data."""
+    from .elementwise import sqrt
+
+    return sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
+
+
+def _extremum(name):
+    def forward(xp, x, *, axis, keepdims, shape):
+        return getattr(xp, name)(x, axis=axis, keepdims=keepdims)
+
+    forward.__name__ = f"_{name}"
+    prim = primitive(forward, saves="all")
+
+    @prim.defvjp
+    def _(xp, g, out, x, *, axis, keepdims, shape):  # to the extremal elements, ties shared
+        hit = x == _expand(xp, out, shape, axis, keepdims)
+        share = xp.astype(hit, g.dtype) / xp.sum(xp.astype(hit, g.dtype), axis=axis, keepdims=True)
+        return _expand(xp, g, shape, axis, keepdims) * share
+
+    def public(x, /, *, axis=None, keepdims=False):
+        x = as_tensor(x, name)
+        shape = shape_of(x)
+        return prim(x, axis=norm_axes(axis, len(shape), name), keepdims=keepdims, shape=shape)
+
+    public.__name__ = name
+    public.__qualname__ = name
+    return public
+
+
+max = _extremum("max")
+max.__doc__ = "Maximum over ``axis``; tied maxima share the gradient equally."
+min = _extremum("min")
+min.__doc__ = "Minimum over ``axis``; tied minima share the gradient equally."
+
+
+@primitive(saves="none")
+def _cumulative_sum(xp, x, *, axis, dtype, include_initial):
+    return xp.cumulative_sum(x, axis=axis, dtype=dtype, include_initial=include_initial)
+
+
+@_cumulative_sum.defvjp
+def _(xp, g, out, x, *, axis, dtype, include_initial):
+    # out_k = sum_{j<=k} x_j  =>  dx_j = sum_{k>=j} g_k: a reversed cumulative sum
+    rev = xp.flip(xp.cumulative_sum(xp.flip(g, axis=axis), axis=axis), axis=axis)
+    if include_initial:  # out_k = sum_{j<k} x_j: drop the initial entry
+        n = g.shape[axis]
+        rev = rev[(slice(None),) * axis + (slice(1, n),)]
+    return rev
+
+
+def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
+    """Cumulative sum along ``axis`` (required unless ``x`` is 1-D)."""
+    x = as_tensor(x, "cumulative_sum")
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(
+                f"agrad.cumulative_sum: axis is required for a tensor of shape {x.shape} "
+                "(only 1-D tensors may omit it)"
+            )
+        axis = 0
+    axis = norm_axis(axis, x.ndim, "cumulative_sum")
+    return _cumulative_sum(x, axis=axis, dtype=x._bk.raw_dtype(dtype),
+                           include_initial=include_initial)
