@@ -71,6 +71,7 @@ class Backend:
         "multi_device",
         "_to_agrad",
         "_to_raw",
+        "_floating",
         "_index_add",
         "ctx",
         "__weakref__",
@@ -84,6 +85,7 @@ class Backend:
         self.ctx = None  # a device-context factory where the library needs one (CuPy)
         self._to_agrad: dict = {}
         self._to_raw: dict = {}
+        self._floating: dict = {}
         for dname, dt in _dtypes.DTYPES.items():
             raw = getattr(module, dname, None)
             if raw is None:
@@ -111,6 +113,14 @@ class Backend:
                 raise TypeError(f"agrad: unknown {self.name} dtype {raw_dtype!r}") from None
             self._to_agrad[raw_dtype] = dt
             return dt
+
+    def floating(self, raw_dtype) -> bool:
+        """Whether a raw dtype of this backend is floating (real or complex): can carry grad."""
+        try:
+            return self._floating[raw_dtype]
+        except KeyError:
+            res = self._floating[raw_dtype] = self.dtype(raw_dtype).is_floating
+            return res
 
     def raw_dtype(self, dtype):
         """This backend's dtype object for ``dtype`` (an agrad DType, a name, or a raw dtype)."""

@@ -44,15 +44,18 @@ class Primitive:
         False for ops whose outputs are integers or booleans: they never record a node.
     """
 
-    __slots__ = ("name", "forward", "vjp", "saves", "differentiable", "__wrapped__", "__dict__")
+    __slots__ = ("name", "forward", "vjp", "saves", "differentiable", "_save_in", "_save_out",
+                 "__wrapped__", "__dict__")
 
     def __init__(self, forward, *, name=None, saves="inputs", differentiable=True):
         if saves not in _SAVES:
             raise ValueError(f"saves must be one of {_SAVES}, got {saves!r}")
-        self.name = name or forward.__name__
+        self.name = name or forward.__name__.lstrip("_")  # _sum (behind ag.sum) is "sum"
         self.forward = forward
         self.vjp = None
         self.saves = saves
+        self._save_in = saves in ("inputs", "all")
+        self._save_out = saves in ("out", "all")
         self.differentiable = differentiable
         self.__doc__ = forward.__doc__
         self.__wrapped__ = forward
@@ -70,9 +73,11 @@ class Primitive:
         return f"<agrad primitive {self.name}>"
 
     def __call__(self, *args, **static):
+        # The hot path: kept flat and free of per-call lookups (see design.md, section 6).
         raws = []
         ref = None
         rg = False
+        scalars = False
         loose = False
         for a in args:
             if isinstance(a, Tensor):
@@ -84,10 +89,16 @@ class Primitive:
                     rg = True
                 raws.append(a._data)
             else:
+                t = type(a)
+                if t is float or t is int or t is bool or t is complex:
+                    scalars = True
+                elif a is not None:
+                    loose = True
                 raws.append(a)
-                loose = True
-        if loose:
+        if loose or ref is None:
             args, raws, ref = _coerce(self.name, args, raws, ref)
+        elif scalars:
+            _check_scalars(self.name, args, ref)
         bk = ref._bk
         dev = ref._dev
         if bk.ctx is None:
@@ -96,14 +107,17 @@ class Primitive:
             with bk.ctx(dev):
                 out = self.forward(bk.xp, *raws, **static)
         fix = bk.fix
-        multi = type(out) is tuple
+        if type(out) is tuple:
+            if fix is not None:
+                out = tuple(map(fix, out))
+            if rg and self.differentiable and GRAD_ENABLED.get():
+                return _record(self, args, raws, static, out, bk, dev, True)
+            return tuple(_wrap(o, bk, dev) for o in out)
         if fix is not None:
-            out = tuple(map(fix, out)) if multi else fix(out)
-        if not (rg and self.differentiable and GRAD_ENABLED.get()):
-            if multi:
-                return tuple(_wrap(o, bk, dev) for o in out)
-            return _wrap(out, bk, dev)
-        return _record(self, args, raws, static, out, bk, dev, multi)
+            out = fix(out)
+        if rg and self.differentiable and GRAD_ENABLED.get():
+            return _record(self, args, raws, static, out, bk, dev, False)
+        return _wrap(out, bk, dev)
 
 
 def _record(prim, args, raws, static, out, bk, dev, multi):
@@ -112,28 +126,58 @@ def _record(prim, args, raws, static, out, bk, dev, multi):
     for a, r in zip(args, raws):
         if isinstance(a, Tensor) and a.requires_grad:
             n = a._node
-            parents.append(a if n is None else (n if n.nout == 1 else (n, a._idx)))
-            meta.append((tuple(r.shape), r.dtype))
+            parents.append(a if n is None else (n if n.nout == 1 else (n, getattr(a, "_idx", 0))))
+            meta.append((r.shape, r.dtype))
         else:
             parents.append(None)
             meta.append(None)
-    saves = prim.saves
-    if saves == "inputs" or saves == "all":
+    if prim._save_in:
         saved = tuple(raws)
     else:
-        saved = tuple(None if isinstance(a, Tensor) else a for a in args)
-    keep_out = out if (saves == "out" or saves == "all") else None
+        saved = tuple([None if isinstance(a, Tensor) else a for a in args])
+    keep_out = out if prim._save_out else None
     if multi:
         node = Node(prim, bk, dev, tuple(parents), tuple(meta), saved, keep_out, static, len(out))
         res = []
         for k, o in enumerate(out):
-            floating = bk.dtype(o.dtype).is_floating
-            res.append(_wrap(o, bk, dev, node if floating else None, k))
+            t = _wrap(o, bk, dev, node if bk.floating(o.dtype) else None)
+            t._idx = k
+            res.append(t)
         return tuple(res)
-    if not bk.dtype(out.dtype).is_floating:  # integer/bool results carry no gradient
+    if not bk.floating(out.dtype):  # integer/bool results carry no gradient
         return _wrap(out, bk, dev)
     node = Node(prim, bk, dev, tuple(parents), tuple(meta), saved, keep_out, static)
-    return _wrap(out, bk, dev, node, 0)
+    return _wrap(out, bk, dev, node)
+
+
+def _check_scalars(name, args, ref):
+    """Python scalars combine with tensors within a kind only (the standard's rule)."""
+    kind = ref._bk.dtype(ref._data.dtype).kind
+    if kind == "real floating":  # the common case: only bool and complex scalars are wrong
+        for a in args:
+            t = type(a)
+            if t is bool or t is complex:
+                _scalar_error(name, a, kind)
+        return
+    if kind == "bool" and len(args) > 2:  # where(cond, x, 0.0): check against x, not cond
+        for a in args:
+            if isinstance(a, Tensor) and a.dtype.kind != "bool":
+                kind = a.dtype.kind
+                break
+    for a in args:
+        t = type(a)
+        if (t is float or t is int or t is bool or t is complex) and not _kind_ok(a, kind):
+            _scalar_error(name, a, kind)
+
+
+def _scalar_error(name, a, kind):
+    names = {"bool": "bool", "signed integer": "integer", "unsigned integer": "integer",
+             "real floating": "real floating", "complex floating": "complex floating"}
+    raise TypeError(
+        f"agrad.{name}: cannot combine the Python {type(a).__name__} {a!r} with a "
+        f"{names[kind]} tensor: the Array API promotes Python scalars only within a kind. "
+        f"Convert one side first, e.g. ag.astype(x, ag.float64)."
+    )
 
 
 def _kind_ok(value, kind: str) -> bool:
@@ -184,11 +228,7 @@ def _coerce(name, args, raws, ref):
                 target = t.dtype
     for a in args:
         if isinstance(a, _SCALARS) and not _kind_ok(a, target.kind):
-            raise TypeError(
-                f"agrad.{name}: cannot combine the Python {type(a).__name__} {a!r} with a "
-                f"{target} tensor: the Array API promotes Python scalars only within a kind. "
-                f"Convert one side first, e.g. ag.astype(x, ag.float64)."
-            )
+            _scalar_error(name, a, target.kind)
     return tuple(args), raws, ref
 
 

@@ -165,9 +165,11 @@ def _freed_error(node):
     )
 
 
-def _fit(xp, node, i, g, create):
-    """Undo broadcasting of input ``i``'s cotangent and check its shape and dtype."""
-    shape, dtype = node.meta[i]
+def _fit(xp, node, meta, g, create):
+    """Undo broadcasting of an input's cotangent and check its shape and dtype (``meta`` is
+    that input's ``(shape, dtype)``)."""
+    i = next(k for k, m in enumerate(node.meta) if m is meta)
+    shape, dtype = tuple(meta[0]), meta[1]
     gshape = tuple(g.shape)
     if gshape != shape:
         g = _unbroadcast(xp, node, i, g, gshape, shape)
@@ -281,7 +283,7 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
                 leaf_targets.setdefault(t, []).append(k)
             else:
                 stop.add(t._node)
-                node_targets.setdefault((t._node, t._idx), []).append(k)
+                node_targets.setdefault((t._node, getattr(t, "_idx", 0)), []).append(k)
 
     grads = {}  # Node -> cotangent (or list of cotangents for several outputs)
     leaf_acc = {}  # leaf Tensor -> cotangent
@@ -294,7 +296,7 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
             elif r.requires_grad:
                 _add_into(leaf_acc, r, 0, 1, s)
             continue
-        _add_into(grads, r._node, r._idx, r._node.nout, s)
+        _add_into(grads, r._node, getattr(r, "_idx", 0), r._node.nout, s)
         root_nodes.append(r._node)
 
     order = _postorder(root_nodes, stop)
@@ -320,7 +322,7 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
         g = grads.pop(node, None)
         if g is None or (useful is not None and node not in useful):
             continue
-        if node.retained is not None:
+        if node.retained is not None:  # retain_grad() on the tensor this node produced
             _retain(node, g, create_graph)
         if node in stop:
             for (tn, idx), ks in node_targets.items():
@@ -356,20 +358,20 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
         if not retain_graph:
             node.saved = None
             node.out = None
-        for i, p in enumerate(node.parents):
-            if p is None:
+        for p, gi, m in zip(node.parents, in_grads, node.meta):
+            if p is None or gi is None:
                 continue
-            gi = in_grads[i] if i < len(in_grads) else None
-            if gi is None:
-                continue
-            gi = _fit(xp, node, i, gi, create_graph)
+            if create_graph or gi.shape != m[0] or gi.dtype != m[1]:
+                gi = _fit(xp, node, m, gi, create_graph)
             t = type(p)
             if t is Node:
-                _add_into(grads, p, 0, 1, gi)
+                prev = grads.get(p)
+                grads[p] = gi if prev is None else prev + gi
             elif t is tuple:
                 _add_into(grads, p[0], p[1], p[0].nout, gi)
             elif useful is None or p in leaf_targets:
-                _add_into(leaf_acc, p, 0, 1, gi)
+                prev = leaf_acc.get(p)
+                leaf_acc[p] = gi if prev is None else prev + gi
 
     if inputs is not None:
         for leaf, ks in leaf_targets.items():

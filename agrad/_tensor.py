@@ -20,15 +20,19 @@ _new = object.__new__
 
 
 def _wrap(data, bk, dev, node=None, idx=0):
-    """A Tensor around raw ``data`` (the one fast constructor every op uses)."""
+    """A Tensor around raw ``data`` (the one fast constructor every op uses).
+
+    ``_grad`` and ``_idx`` (the output index of a multi-output op) stay unset unless needed:
+    every attribute written here costs on every op.
+    """
     t = _new(Tensor)
     t._data = data
     t._bk = bk
     t._dev = dev
     t._node = node
-    t._idx = idx
     t.requires_grad = node is not None
-    t.grad = None
+    if idx:
+        t._idx = idx
     return t
 
 
@@ -56,7 +60,7 @@ class Tensor:
     Tensor([2., 4., 6.], backend='numpy', device='cpu', dtype=float64)
     """
 
-    __slots__ = ("_data", "_bk", "_dev", "_node", "_idx", "requires_grad", "grad", "__weakref__")
+    __slots__ = ("_data", "_bk", "_dev", "_node", "_idx", "requires_grad", "_grad", "__weakref__")
     __array_priority__ = 1000  # NumPy defers binary operators to us
 
     def __new__(cls, obj, dtype=None, device=None, copy=None, *, backend=None, requires_grad=False):
@@ -66,6 +70,20 @@ class Tensor:
                        requires_grad=requires_grad)
 
     # ---- attributes ---------------------------------------------------------------------
+    @property
+    def grad(self):
+        """The accumulated gradient (a Tensor), or None before any backward reached it."""
+        try:
+            return self._grad
+        except AttributeError:
+            return None
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"agrad: .grad must be a Tensor or None, got {type(value).__name__}")
+        self._grad = value
+
     @property
     def data(self):
         """The raw backend array this tensor wraps (no copy, no graph)."""

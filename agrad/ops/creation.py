@@ -240,7 +240,7 @@ def _transfer(t: Tensor, bk, dev) -> Tensor:
     if not (t.requires_grad and GRAD_ENABLED.get()):
         return _wrap(data, bk, dev)
     n = t._node
-    parent = t if n is None else (n if n.nout == 1 else (n, t._idx))
+    parent = t if n is None else (n if n.nout == 1 else (n, getattr(t, "_idx", 0)))
     static = {"src": (t._bk, t._dev), "dst": (bk, dev)}
     node = Node(_to_device, t._bk, t._dev, (parent,),
                 ((tuple(t._data.shape), t._data.dtype),), (None,), None, static)

@@ -1,0 +1,183 @@
+"""Backends and devices: chosen at creation, followed by every op, checked on mixing."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+import agrad as ag
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+
+
+def test_default_is_numpy_on_cpu():
+    x = ag.asarray([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert (x.backend, x.device, x.dtype) == ("numpy", "cpu", ag.float64)
+    assert isinstance(x.data, np.ndarray)
+
+
+def test_backend_by_name_and_by_module(backend):
+    mod = pytest.importorskip({"numpy": "numpy", "array_api_strict": "array_api_strict",
+                               "torch": "torch", "jax": "jax.numpy", "cupy": "cupy"}[backend])
+    a = ag.asarray([1.0, 2.0], backend=backend)
+    b = ag.asarray([1.0, 2.0], backend=mod)
+    assert a.backend == b.backend == backend
+
+
+def test_raw_arrays_keep_their_backend_and_device(backend):
+    raw = ag.asarray(np.array([1.0, 2.0]), backend=backend).data
+    t = ag.asarray(raw)
+    assert t.backend == backend and t.data is raw or t.backend == backend
+
+
+def test_asarray_of_a_tensor_keeps_it_and_its_graph():
+    x = ag.asarray([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    assert ag.asarray(y) is y
+    z = ag.asarray(y, dtype=ag.float32)
+    assert z.dtype == ag.float32 and z.requires_grad
+    ag.sum(z).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda b: ag.zeros((2, 3), backend=b),
+        lambda b: ag.ones((2, 3), backend=b),
+        lambda b: ag.empty((2, 3), backend=b),
+        lambda b: ag.full((2, 3), 7.0, backend=b),
+        lambda b: ag.eye(2, 3, backend=b),
+        lambda b: ag.zeros_like(ag.ones((2, 3), backend=b)),
+        lambda b: ag.ones_like(ag.ones((2, 3), backend=b)),
+        lambda b: ag.empty_like(ag.ones((2, 3), backend=b)),
+        lambda b: ag.full_like(ag.ones((2, 3), backend=b), 2.0),
+    ],
+)
+def test_creation_functions_follow_backend(backend, make):
+    t = make(backend)
+    assert t.backend == backend and t.shape == (2, 3)
+
+
+def test_creation_values_and_dtypes(backend):
+    np.testing.assert_array_equal(ag.arange(1, 7, 2, backend=backend).numpy(), [1, 3, 5])
+    np.testing.assert_allclose(ag.linspace(0.0, 1.0, 5, backend=backend).numpy(),
+                               np.linspace(0, 1, 5))
+    np.testing.assert_array_equal(ag.eye(3, k=1, backend=backend).numpy(), np.eye(3, k=1))
+    z = ag.zeros((2,), dtype=ag.float32, backend=backend, requires_grad=True)
+    assert z.dtype == ag.float32 and z.requires_grad
+    f = ag.full_like(z, 3.0, dtype=ag.float64)
+    assert f.dtype == ag.float64 and f.backend == backend
+    np.testing.assert_array_equal(f.numpy(), [3.0, 3.0])
+
+
+def test_device_of_an_existing_tensor_selects_its_backend(backend):
+    x = ag.ones((2,), backend=backend)
+    y = ag.zeros((3,), device=x.device)
+    assert y.backend == backend and y.device == x.device
+
+
+def test_unknown_backend_and_bad_devices_are_clear_errors():
+    with pytest.raises(ValueError, match=r"unknown backend 'nump'.*'numpy'"):
+        ag.zeros(2, backend="nump")
+    with pytest.raises(ValueError, match=r"numpy backend has only device 'cpu', got 'cuda:0'"):
+        ag.zeros(2, backend="numpy", device="cuda:0")
+    with pytest.raises(ValueError, match=r"device 'tpu' needs a backend"):
+        ag.zeros(2, device="tpu")
+    with pytest.raises(TypeError, match="backend= must be a name"):
+        ag.zeros(2, backend=3.5)
+
+
+def test_cuda_device_selects_cupy_or_says_how_to_install():
+    if importlib.util.find_spec("cupy") is None:
+        with pytest.raises(ImportError, match=r"backend 'cupy' is not available.*agrad\[cuda12\]"):
+            ag.zeros((3, 3), dtype=ag.float32, device="cuda:0")
+    else:  # pragma: no cover - CI's GPU job
+        pytest.skip("CuPy is installed: tests/test_cuda.py covers the CUDA path")
+
+
+def test_mixing_backends_names_the_op_both_backends_and_to_device():
+    a = ag.asarray([1.0, 2.0])
+    b = ag.asarray([1.0, 2.0], backend="array_api_strict")
+    with pytest.raises(ValueError, match=r"agrad\.add: .*numpy on cpu.*array_api_strict on "
+                                         r"CPU_DEVICE.*to_device"):
+        a + b
+    with pytest.raises(ValueError, match=r"agrad\.matmul"):
+        ag.matmul(a, b)
+
+
+def test_strict_devices_are_followed_forward_and_backward():
+    import array_api_strict as s
+
+    d1 = s.Device("device1")
+    x = ag.asarray(np.array([0.5, 1.5]), backend="array_api_strict", device="device1",
+                   requires_grad=True)
+    w = ag.ones((2,), dtype=ag.float64, device=x.device)
+    y = ag.sum(ag.tanh(x * w) @ x + ag.exp(x)[0])
+    assert x.device == d1 and w.device == d1 and y.device == d1
+    y.backward()
+    assert x.grad.device == d1 and w.grad is None
+    cpu = ag.asarray(np.ones(2), backend="array_api_strict")
+    with pytest.raises(ValueError, match=r"agrad\.multiply: .*CPU_DEVICE.*device1.*to_device"):
+        cpu * x
+
+
+def test_to_device_is_differentiable_across_strict_devices():
+    x = ag.asarray(np.array([1.0, 2.0]), backend="array_api_strict", requires_grad=True)
+    y = x.to_device("device1")
+    assert str(y.device) .endswith("'device1')") and y.requires_grad
+    ag.sum(y * y).backward()
+    assert x.grad.device == x.device
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+
+
+def test_to_device_across_backends_moves_the_gradient_back():
+    x = ag.asarray([1.0, 2.0], requires_grad=True)
+    y = ag.to_device(x, "cpu", backend="array_api_strict")
+    assert y.backend == "array_api_strict"
+    ag.sum(ag.exp(y)).backward()
+    assert x.grad.backend == "numpy"
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([1.0, 2.0]))
+    assert x.to_device("cpu") is x
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+def test_torch_device_strings_stay_on_torch():
+    x = ag.asarray([1.0], backend="torch")
+    assert x.to_device("cpu") is x
+    assert ag.zeros(2, backend="torch", device="cpu").device == x.device
+
+
+def test_python_scalars_follow_the_standard(backend):
+    f32 = ag.asarray(np.ones(2, dtype=np.float32), backend=backend)
+    assert (f32 * 2.0).dtype == ag.float32 and (2 + f32).dtype == ag.float32
+    i64 = ag.asarray(np.array([1, 2]), backend=backend)
+    assert (i64 * 2).dtype == i64.dtype
+    with pytest.raises(TypeError, match=r"agrad\.multiply: cannot combine the Python float 1\.5 "
+                                        r"with a integer tensor"):
+        i64 * 1.5
+    with pytest.raises(TypeError, match=r"agrad\.add: cannot combine the Python bool True"):
+        f32 + True
+    with pytest.raises(TypeError, match=r"agrad\.add: needs at least one array argument"):
+        ag.add(1.0, 2.0)
+
+
+def test_random_generators_are_seeded_per_backend(backend):
+    a = ag.random.default_rng(7, backend=backend).normal(size=(3, 2), dtype=ag.float64)
+    b = ag.random.default_rng(7, backend=backend).normal(size=(3, 2), dtype=ag.float64)
+    c = ag.random.default_rng(8, backend=backend).normal(size=(3, 2), dtype=ag.float64)
+    assert a.backend == backend and a.shape == (3, 2) and a.dtype == ag.float64
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert not np.array_equal(a.numpy(), c.numpy())
+    u = ag.random.default_rng(0, backend=backend).uniform(-2.0, 3.0, size=1000,
+                                                          requires_grad=True)
+    assert u.requires_grad and u.backend == backend
+    un = u.numpy()
+    assert un.min() >= -2.0 and un.max() < 3.0 and abs(un.mean() - 0.5) < 0.2
+
+
+def test_random_generator_follows_device():
+    rng = ag.random.default_rng(0, backend="array_api_strict", device="device1")
+    assert str(rng.normal(size=2).device).endswith("'device1')")

@@ -1,0 +1,288 @@
+"""The tape: accumulation, retain_graph, create_graph, freeing, deep graphs, grad mode."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import weakref
+
+import numpy as np
+import pytest
+
+import agrad as ag
+
+
+def leaf(values, backend, dtype=ag.float64):
+    return ag.asarray(np.asarray(values, dtype=float), dtype=dtype, backend=backend,
+                      requires_grad=True)
+
+
+def test_leaf_grads_accumulate_across_backward_calls(backend):
+    x = leaf([1.0, 2.0], backend)
+    ag.sum(x * x).backward()
+    ag.sum(3.0 * x).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0 + 3.0, 4.0 + 3.0])
+
+
+def test_shared_subexpression_accumulates(backend):
+    # y = a*b + a  with a = x^2: both paths through a add up (the shared trunk)
+    x = leaf([0.5, -1.5], backend)
+    a = x * x
+    y = ag.sum(a * a + a)
+    y.backward()
+    xv = np.array([0.5, -1.5])
+    np.testing.assert_allclose(x.grad.numpy(), 4 * xv**3 + 2 * xv)
+
+
+def test_second_backward_through_freed_graph_says_retain_graph(backend):
+    x = leaf([1.0, 2.0], backend)
+    y = ag.sum(ag.exp(x))
+    y.backward()
+    with pytest.raises(RuntimeError, match=r"second time.*'sum'.*retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_repeated_backward(backend):
+    x = leaf([1.0, 2.0], backend)
+    y = ag.sum(ag.exp(x))
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([1.0, 2.0]))
+
+
+def test_create_graph_gives_differentiable_grads(backend):
+    x = leaf([0.3, 0.7], backend)
+    y = ag.sum(ag.sin(x) * x)
+    y.backward(create_graph=True)
+    g = x.grad
+    assert g.requires_grad and not g.is_leaf
+    x.grad = None
+    ag.sum(g).backward()
+    xv = np.array([0.3, 0.7])
+    # d/dx (cos x * x + sin x) = -sin x * x + 2 cos x
+    np.testing.assert_allclose(x.grad.numpy(), -np.sin(xv) * xv + 2 * np.cos(xv))
+
+
+def test_backward_needs_a_cotangent_for_non_scalar_outputs(backend):
+    x = leaf([1.0, 2.0], backend)
+    with pytest.raises(RuntimeError, match=r"shape \(2,\).*one-element outputs"):
+        (x * 2.0).backward()
+    (x * 2.0).backward(ag.asarray(np.array([1.0, 10.0]), backend=backend))
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 20.0])
+
+
+def test_backward_checks_the_cotangent_shape(backend):
+    x = leaf([1.0, 2.0], backend)
+    with pytest.raises(ValueError, match=r"cotangent has shape \(3,\) but the output has shape \(2,\)"):
+        (x * 2.0).backward(ag.asarray(np.ones(3), backend=backend))
+
+
+def test_backward_on_tensor_without_graph_is_an_error(backend):
+    x = ag.asarray(np.ones(2), backend=backend)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ag.sum(x).backward()
+
+
+def test_backward_on_a_leaf_seeds_its_own_grad(backend):
+    x = leaf(3.0, backend)
+    x.backward()
+    assert float(x.grad) == 1.0
+
+
+def test_no_grad_records_nothing_and_is_per_thread(backend):
+    x = leaf([1.0], backend)
+    seen = {}
+
+    def other_thread():
+        seen["enabled"] = ag.is_grad_enabled()
+        seen["rg"] = (x * 2.0).requires_grad
+
+    with ag.no_grad():
+        assert not ag.is_grad_enabled()
+        y = x * 2.0
+        t = threading.Thread(target=other_thread)
+        t.start()
+        t.join()
+        with ag.enable_grad():
+            assert (x * 2.0).requires_grad
+    assert ag.is_grad_enabled()
+    assert not y.requires_grad and y.is_leaf
+    assert seen == {"enabled": True, "rg": True}
+
+
+def test_grad_mode_decorators_and_set_grad_enabled(backend):
+    x = leaf([1.0], backend)
+
+    @ag.no_grad()
+    def f(t):
+        return t * 2.0
+
+    assert not f(x).requires_grad
+    with ag.set_grad_enabled(False):
+        assert not (x * 1.0).requires_grad
+        with ag.set_grad_enabled(True):
+            assert (x * 1.0).requires_grad
+    assert ag.is_grad_enabled()
+
+
+def test_integer_and_bool_tensors_cannot_require_grad(backend):
+    with pytest.raises(TypeError, match=r"only floating-point tensors can require gradients, got dtype int64"):
+        ag.asarray(np.array([1, 2]), dtype=ag.int64, backend=backend, requires_grad=True)
+    b = ag.asarray(np.array([True]), backend=backend)
+    with pytest.raises(TypeError, match="got dtype bool"):
+        b.requires_grad_()
+
+
+def test_ops_with_integer_results_do_not_record(backend):
+    x = leaf([1.5, 2.5], backend)
+    i = ag.astype(x, ag.int64)
+    assert not i.requires_grad and i.is_leaf
+    assert not (x > 2.0).requires_grad
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gradients_keep_dtype_backend_and_device(backend, dtype):
+    x = leaf([1.0, 2.0], backend, dtype=getattr(ag, dtype))
+    ag.sum(ag.tanh(x) * 2.0 + x @ x).backward()
+    g = x.grad
+    assert (g.dtype, g.backend, g.device, g.shape) == (x.dtype, x.backend, x.device, x.shape)
+
+
+def test_float16_gradients_stay_float16():
+    x = ag.asarray(np.array([0.5, 1.0]), dtype=ag.float16, requires_grad=True)
+    ag.sum(x * x).backward()
+    assert x.grad.dtype == ag.float16
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 2.0])
+
+
+def test_mixed_precision_gradient_is_cast_back(backend):
+    x = leaf([1.0, 2.0], backend, dtype=ag.float32)
+    w = leaf([3.0, 4.0], backend, dtype=ag.float64)
+    ag.sum(x * w).backward()  # the product is float64; x's gradient comes back float32
+    assert x.grad.dtype == ag.float32 and w.grad.dtype == ag.float64
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 4.0])
+
+
+def test_broadcasting_is_undone_for_every_input(backend):
+    a = leaf(np.ones((2, 3)), backend)
+    b = leaf(np.ones(3), backend)
+    c = leaf(np.ones((2, 1)), backend)
+    s = leaf(2.0, backend)
+    ag.sum(a * b * c * s).backward()
+    assert (a.grad.shape, b.grad.shape, c.grad.shape, s.grad.shape) == ((2, 3), (3,), (2, 1), ())
+    np.testing.assert_allclose(b.grad.numpy(), [4.0, 4.0, 4.0])
+    np.testing.assert_allclose(c.grad.numpy(), [[6.0], [6.0]])
+    assert float(s.grad) == 6.0
+
+
+def test_a_vjp_returning_an_impossible_shape_is_reported():
+    from agrad._op import primitive
+
+    @primitive(name="bad_shape_op_for_test")
+    def bad(xp, x):
+        return x * 1.0
+
+    @bad.defvjp
+    def _(xp, g, out, x):
+        return xp.ones((5,))
+
+    x = ag.asarray([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"VJP of op 'bad_shape_op_for_test'.*shape \(5,\).*shape \(2,\)"):
+        ag.sum(bad(x)).backward()
+
+
+def test_a_vjp_returning_an_integer_gradient_is_reported():
+    from agrad._op import primitive
+
+    @primitive(name="bad_dtype_op_for_test")
+    def bad(xp, x):
+        return x * 1.0
+
+    @bad.defvjp
+    def _(xp, g, out, x):
+        return xp.astype(g, xp.int64)
+
+    x = ag.asarray([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"VJP of op 'bad_dtype_op_for_test' returned a int64"):
+        ag.sum(bad(x)).backward()
+
+
+def test_op_without_vjp_is_an_explicit_error():
+    from agrad._op import primitive
+
+    @primitive(name="no_vjp_op_for_test")
+    def novjp(xp, x):
+        return x * 1.0
+
+    x = ag.asarray([1.0], requires_grad=True)
+    with pytest.raises(NotImplementedError, match="op 'no_vjp_op_for_test' has no VJP"):
+        ag.sum(novjp(x)).backward()
+
+
+def test_retain_grad_on_intermediate(backend):
+    x = leaf([1.0, 2.0], backend)
+    h = x * 3.0
+    h.retain_grad()
+    ag.sum(h * h).backward()
+    np.testing.assert_allclose(h.grad.numpy(), [6.0, 12.0])
+    np.testing.assert_allclose(x.grad.numpy(), [18.0, 36.0])
+
+
+def test_results_are_deterministic(backend):
+    def run():
+        x = leaf(np.linspace(-1, 1, 7), backend)
+        y = x
+        for _ in range(20):
+            y = ag.sin(y) * y + ag.cos(x)
+        ag.sum(y).backward()
+        return x.grad.numpy()
+
+    np.testing.assert_array_equal(run(), run())
+
+
+def test_long_chain_has_no_recursion_limit():
+    x = ag.asarray(1.0, requires_grad=True)
+    y = x
+    for _ in range(20_000):
+        y = y * 1.0
+    y.backward()
+    assert float(x.grad) == 1.0
+
+
+@pytest.mark.slow
+def test_chain_of_a_million_ops_runs_and_is_released():
+    x = ag.asarray(1.0, requires_grad=True)
+    y = x
+    for _ in range(1_000_000):
+        y = y + 1e-6
+    y.backward()
+    assert float(x.grad) == 1.0
+    probe = weakref.ref(y._node)
+    del y
+    assert probe() is None
+
+
+def test_dropped_graph_is_freed_without_the_garbage_collector(backend):
+    gc.disable()
+    try:
+        x = leaf(np.ones(4), backend)
+        y = ag.exp(ag.sin(x * 2.0) + x)
+        node = weakref.ref(y._node)
+        data = weakref.ref(y) 
+        del y
+        assert node() is None and data() is None
+        z = ag.sum(ag.tanh(x) * x)
+        z.backward()
+        node = weakref.ref(z._node)
+        del z
+        assert node() is None
+    finally:
+        gc.enable()
+
+
+def test_tensors_support_weak_references(backend):
+    x = ag.asarray(np.ones(2), backend=backend)
+    r = weakref.ref(x)
+    assert r() is x
+    del x
+    assert r() is None

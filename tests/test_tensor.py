@@ -1,0 +1,136 @@
+"""The Tensor object: attributes, conversions, repr, operators, detach/requires_grad_."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import agrad as ag
+
+
+def test_attributes(backend):
+    x = ag.asarray(np.arange(6.0).reshape(2, 3), backend=backend, requires_grad=True)
+    assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6
+    assert x.dtype == ag.float64 and x.dtype == "float64"
+    assert x.backend == backend
+    assert x.is_leaf and x.requires_grad and x.grad is None
+    assert type(x.data).__module__.split(".")[0] == {"numpy": "numpy", "torch": "torch",
+                                                     "array_api_strict": "array_api_strict",
+                                                     "jax": "jaxlib", "cupy": "cupy"}[backend]
+    y = x * 2.0
+    assert not y.is_leaf and y.requires_grad
+
+
+def test_dtype_objects_are_shared_across_backends(backend):
+    x = ag.asarray(np.ones(2, dtype=np.float32), backend=backend)
+    assert x.dtype is ag.float32
+    assert x.dtype == np.float32 and x.dtype != ag.float64
+
+
+def test_transposes(backend):
+    x = ag.asarray(np.arange(6.0).reshape(2, 3), backend=backend)
+    np.testing.assert_array_equal(x.T.numpy(), np.arange(6.0).reshape(2, 3).T)
+    b = ag.asarray(np.arange(24.0).reshape(2, 3, 4), backend=backend)
+    assert b.mT.shape == (2, 4, 3)
+    with pytest.raises(ValueError, match=r"Tensor.T needs a 2-D tensor, got shape \(2, 3, 4\).*\.mT"):
+        b.T
+
+
+def test_python_conversions(backend):
+    x = ag.asarray(np.array([[2.5]]), backend=backend)
+    assert float(x) == 2.5 and int(x) == 2 and bool(x) and complex(x) == 2.5 + 0j
+    assert x.item() == 2.5 and isinstance(x.item(), float)
+    i = ag.asarray(np.array([3]), backend=backend)
+    assert [10, 20, 30, 40][i] == 40 and isinstance(i.item(), int)
+    with pytest.raises(TypeError, match=r"float\(\) needs a tensor with one element, got shape \(2,\)"):
+        float(ag.asarray(np.ones(2), backend=backend))
+    with pytest.raises(TypeError, match="only integer tensors can be used as an index"):
+        [1, 2][x]
+
+
+def test_numpy_is_an_explicit_host_copy(backend):
+    x = ag.asarray(np.array([1.0, 2.0]), backend=backend)
+    h = x.numpy()
+    assert isinstance(h, np.ndarray)
+    h[0] = 100.0
+    assert float(x[0]) == 1.0
+
+
+def test_implicit_numpy_conversion_refuses_tensors_requiring_grad():
+    x = ag.asarray([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"requires grad.*t.detach\(\).numpy\(\)"):
+        np.asarray(x)
+    np.testing.assert_array_equal(np.asarray(x.detach()), [1.0, 2.0])
+
+
+def test_repr_shows_backend_device_dtype_and_grad_state(backend):
+    x = ag.asarray(np.array([1.0, 2.0]), backend=backend, requires_grad=True)
+    r = repr(x)
+    assert r.startswith("Tensor([1., 2.]") and f"backend='{backend}'" in r
+    assert "dtype=float64" in r and "requires_grad=True" in r and "device=" in r
+    assert "grad_fn=<exp>" in repr(ag.exp(x))
+    assert "requires_grad" not in repr(ag.asarray(np.ones(1), backend=backend))
+
+
+def test_repr_of_a_matrix_lines_up():
+    r = repr(ag.asarray([[1.0, 2.0], [3.0, 4.0]]))
+    assert r.splitlines()[1].startswith("        [3.")
+
+
+def test_detach_and_requires_grad_(backend):
+    x = ag.asarray(np.ones(2), backend=backend, requires_grad=True)
+    y = x * 2.0
+    d = y.detach()
+    assert d.is_leaf and not d.requires_grad and d.data is y.data
+    z = ag.asarray(np.ones(2), backend=backend)
+    assert z.requires_grad_() is z and z.requires_grad
+    with pytest.raises(RuntimeError, match=r"non-leaf.*detach"):
+        y.requires_grad_(False)
+
+
+def test_grad_setter_checks_type():
+    x = ag.asarray([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"\.grad must be a Tensor or None"):
+        x.grad = [1.0]
+    x.grad = None
+
+
+def test_operators_match_functions(backend):
+    a = ag.asarray(np.array([1.5, -2.0, 3.0]), backend=backend)
+    b = ag.asarray(np.array([0.5, 4.0, -1.0]), backend=backend)
+    an, bn = a.numpy(), b.numpy()
+    pairs = [
+        (a + b, an + bn), (a - b, an - bn), (a * b, an * bn), (a / b, an / bn),
+        (a // b, an // bn), (a % b, an % bn), (abs(a) ** b, np.abs(an) ** bn), (-a, -an),
+        (+a, an), (abs(a), np.abs(an)), (2.0 - a, 2.0 - an), (2.0 / b, 2.0 / bn),
+        (2.0 ** b, 2.0**bn), (3 % b, 3 % bn), (a @ b, an @ bn),
+    ]
+    for got, want in pairs:
+        np.testing.assert_allclose(got.numpy(), want)
+    for got, want in [(a < b, an < bn), (a <= b, an <= bn), (a > b, an > bn), (a >= b, an >= bn),
+                      (a == b, an == bn), (a != b, an != bn)]:
+        assert got.dtype == ag.bool
+        np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_tensors_hash_by_identity():
+    a = ag.asarray([1.0])
+    b = ag.asarray([1.0])
+    assert len({a, b, a}) == 2
+
+
+def test_len_and_iteration(backend):
+    x = ag.asarray(np.arange(6.0).reshape(3, 2), backend=backend)
+    assert len(x) == 3
+    assert [r.shape for r in x] == [(2,), (2,), (2,)]
+    with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
+        len(ag.asarray(1.0))
+
+
+def test_tensor_constructor_is_asarray():
+    t = ag.Tensor([1.0, 2.0], requires_grad=True)
+    assert isinstance(t, ag.Tensor) and t.requires_grad and t.backend == "numpy"
+
+
+def test_array_namespace_is_agrad():
+    assert ag.asarray([1.0]).__array_namespace__() is ag
