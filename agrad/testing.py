@@ -95,8 +95,8 @@ def gradcheck(f, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3) -> bool:
             iidx = _index(inputs[i].shape, j)
             raise GradcheckError(
                 f"gradcheck failed for input {i} (shape {inputs[i].shape}): worst element "
-                f"d out{oidx} / d input{i}{iidx}: reverse mode {r[k, j]!r}, finite differences "
-                f"{n[k, j]!r} (|difference| {abs(r[k, j] - n[k, j]):.3g} > atol {atol} + "
+                f"d out{oidx} / d input{i}{iidx}: reverse mode {float(r[k, j]):.6g}, finite "
+                f"differences {float(n[k, j]):.6g} (|difference| {abs(r[k, j] - n[k, j]):.3g} > atol {atol} + "
                 f"rtol {rtol} * |finite difference|)"
             )
     return True
