@@ -1,0 +1,27 @@
+"""The README stays true: its quickstart runs as written (the CUDA line only with a GPU)."""
+
+from __future__ import annotations
+
+import pathlib
+
+from conftest import _cuda_available
+
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_quickstart_runs():
+    text = README.read_text()
+    block = text.split("## Quickstart", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    lines = block.splitlines()
+    if not _cuda_available():
+        lines = [line for line in lines if 'device="cuda' not in line]
+    namespace: dict = {}
+    exec(compile("\n".join(lines), str(README), "exec"), namespace)
+    assert namespace["x"].grad.shape == (2, 2)
+
+
+def test_readme_names_the_two_commands_that_ci_runs():
+    text = README.read_text()
+    ci = (README.parent / ".ci" / "run").read_text()
+    for cmd in ('pip install -e ".[test]" && python -m pytest', "pip install -e . && python examples/xor.py"):
+        assert cmd in text and cmd in ci
