@@ -160,10 +160,16 @@ def _check_scalars(name, args, ref):
                 _scalar_error(name, a, kind)
         return
     if kind == "bool" and len(args) > 2:  # where(cond, x, 0.0): check against x, not cond
-        for a in args:
-            if isinstance(a, Tensor) and a.dtype.kind != "bool":
+        for a in args[1:]:
+            if isinstance(a, Tensor):
                 kind = a.dtype.kind
                 break
+        else:
+            raise TypeError(
+                f"agrad.{name}: only the condition is a tensor; at least one of the other "
+                "arguments must be a tensor too (the standard does not type two Python scalars). "
+                "Wrap one with ag.asarray(...)."
+            )
     for a in args:
         t = type(a)
         if (t is float or t is int or t is bool or t is complex) and not _kind_ok(a, kind):
@@ -195,6 +201,9 @@ def _coerce(name, args, raws, ref):
     from .ops.creation import asarray
 
     args = list(args)
+    for k, a in enumerate(args):  # NumPy scalars (np.float64(2.0)) act as Python scalars
+        if type(a).__module__ == "numpy" and getattr(a, "shape", None) == ():
+            args[k] = raws[k] = a.item()
     if ref is None:
         # no Tensor at all: adopt the first raw backend array, else refuse
         for k, a in enumerate(args):

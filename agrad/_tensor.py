@@ -374,6 +374,18 @@ class Tensor:
     def __rxor__(self, other):
         return ops.bitwise_xor(other, self)
 
+    def __lshift__(self, other):
+        return ops.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return ops.bitwise_left_shift(other, self)
+
+    def __rshift__(self, other):
+        return ops.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return ops.bitwise_right_shift(other, self)
+
     def __lt__(self, other):
         return ops.less(self, other)
 

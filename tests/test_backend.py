@@ -181,3 +181,23 @@ def test_random_generators_are_seeded_per_backend(backend):
 def test_random_generator_follows_device():
     rng = ag.random.default_rng(0, backend="array_api_strict", device="device1")
     assert str(rng.normal(size=2).device).endswith("'device1')")
+
+
+def test_numpy_scalars_act_as_python_scalars(backend):
+    x = ag.asarray(np.ones(2, dtype=np.float32), backend=backend)
+    assert (x * np.float64(2.0)).dtype == ag.float32
+    assert (np.int64(3) * x).dtype == ag.float32
+    np.testing.assert_allclose((x * np.float64(2.0)).numpy(), [2.0, 2.0])
+
+
+def test_where_needs_a_tensor_besides_the_condition(backend):
+    c = ag.asarray(np.array([True, False]), backend=backend)
+    with pytest.raises(TypeError, match=r"agrad\.where: only the condition is a tensor"):
+        ag.where(c, 1.0, 0.0)
+    np.testing.assert_array_equal(ag.where(c, ag.ones(2, backend=backend), 0.0).numpy(), [1, 0])
+
+
+def test_shift_operators(backend):
+    i = ag.asarray(np.array([1, 2]), backend=backend)
+    np.testing.assert_array_equal((i << 1).numpy(), [2, 4])
+    np.testing.assert_array_equal((8 >> i).numpy(), [4, 2])

@@ -113,14 +113,19 @@ def _(xp, g, out, x1, x2):  # d(x^y)/dx = y x^(y-1), d(x^y)/dy = x^y log x
         if x2 == 0:
             return xp.zeros_like(g), None
         return (g if x2 == 1 else g * x2 * x1 ** (x2 - 1)), None
-    gx1 = None if _scalar(x1) else g * x2 * xp.pow(x1, x2 - 1)
     if _scalar(x1):
         if x1 <= 0:
             return None, g * (0.0 if x1 == 0 else math.nan)
         return None, g * out * math.log(x1)
+    # y x^(y-1), exactly 0 where y == 0 (x^0 is constant; as the scalar path above), without
+    # evaluating 0^-1 there
+    gx1 = g * x2 * xp.pow(x1, xp.where(x2 == 0, 1.0, x2 - 1))
     pos = x1 > 0
     logx = xp.log(xp.where(pos, x1, 1.0))
-    gx2 = xp.where(pos, g * out * logx, xp.where(x1 == 0, 0.0, math.nan))
+    # 0 where x == 0 and NaN where x < 0; never a where() of two Python scalars, which the
+    # standard forbids and agrad's own where (the recorded backward) refuses
+    edge = xp.where(x1 < 0, math.nan, xp.zeros_like(g))
+    gx2 = xp.where(pos, g * out * logx, edge)
     return gx1, gx2
 
 
@@ -457,7 +462,7 @@ def _(xp, g, out, x1, x2):  # to the smaller input; half each on ties
     return _split_ties(xp, g, x1, x2, x1 < x2)
 
 
-@primitive
+@primitive(name="clip")  # the public clip() below gives it keyword bounds
 def _clip(xp, x, lo, hi):
     return xp.clip(x, lo, hi)
 
