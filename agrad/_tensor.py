@@ -411,6 +411,81 @@ class Tensor:
     def __getitem__(self, key):
         return ops.getitem(self, key)
 
+    # ---- in-place operators ---------------------------------------------------------------
+    # ``x op= y`` rebinds this Tensor to the result: a new raw array, and (when recording) the
+    # new node. The old buffer is never written, so values saved by earlier nodes stay valid,
+    # and the same code works on immutable backends (JAX). Under ``no_grad`` it is how
+    # parameters are updated: ``w -= lr * w.grad`` keeps ``w`` the same leaf.
+    def _inplace(self, op, other, symbol):
+        from ._tape import GRAD_ENABLED
+
+        recording = GRAD_ENABLED.get()
+        if recording and self.requires_grad and self._node is None:
+            raise RuntimeError(
+                f"agrad: a leaf tensor that requires grad cannot be updated in place "
+                f"(x {symbol}= y) while gradients are recorded; do it inside `with ag.no_grad():`"
+                " (parameter updates), or write x = x " + symbol + " y"
+            )
+        out = op(self, other)
+        if tuple(out._data.shape) != tuple(self._data.shape):
+            raise ValueError(
+                f"agrad: x {symbol}= y would change x's shape from {self.shape} to {out.shape}; "
+                "an in-place update keeps the shape (write x = x " + symbol + " y)"
+            )
+        if out._data.dtype != self._data.dtype:
+            raise TypeError(
+                f"agrad: x {symbol}= y would change x's dtype from {self.dtype} to {out.dtype}; "
+                "an in-place update keeps the dtype (cast y first, or write x = x " + symbol
+                + " y)"
+            )
+        self._data = out._data
+        if recording:
+            self._node = out._node
+            self.requires_grad = out.requires_grad
+        elif self._node is not None:  # under no_grad: its node would describe the old value
+            self._node = None
+            self.requires_grad = False
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace(ops.add, other, "+")
+
+    def __isub__(self, other):
+        return self._inplace(ops.subtract, other, "-")
+
+    def __imul__(self, other):
+        return self._inplace(ops.multiply, other, "*")
+
+    def __itruediv__(self, other):
+        return self._inplace(ops.divide, other, "/")
+
+    def __ifloordiv__(self, other):
+        return self._inplace(ops.floor_divide, other, "//")
+
+    def __imod__(self, other):
+        return self._inplace(ops.remainder, other, "%")
+
+    def __ipow__(self, other):
+        return self._inplace(ops.pow, other, "**")
+
+    def __imatmul__(self, other):
+        return self._inplace(ops.matmul, other, "@")
+
+    def __iand__(self, other):
+        return self._inplace(ops.bitwise_and, other, "&")
+
+    def __ior__(self, other):
+        return self._inplace(ops.bitwise_or, other, "|")
+
+    def __ixor__(self, other):
+        return self._inplace(ops.bitwise_xor, other, "^")
+
+    def __ilshift__(self, other):
+        return self._inplace(ops.bitwise_left_shift, other, "<<")
+
+    def __irshift__(self, other):
+        return self._inplace(ops.bitwise_right_shift, other, ">>")
+
 
 def _comparable(other) -> bool:
     return isinstance(other, (Tensor, bool, int, float, complex)) or hasattr(other, "shape")

@@ -134,3 +134,44 @@ def test_tensor_constructor_is_asarray():
 
 def test_array_namespace_is_agrad():
     assert ag.asarray([1.0]).__array_namespace__() is ag
+
+
+def test_in_place_update_of_a_parameter_under_no_grad_keeps_the_leaf(backend):
+    w = ag.asarray(np.array([1.0, 2.0]), backend=backend, requires_grad=True)
+    ag.sum(w * w).backward()
+    ident = id(w)
+    with ag.no_grad():
+        w -= 0.1 * w.grad
+    assert id(w) == ident and w.is_leaf and w.requires_grad
+    np.testing.assert_allclose(w.numpy(), [0.8, 1.6])
+    w.grad = None
+    ag.sum(w * w).backward()
+    np.testing.assert_allclose(w.grad.numpy(), [1.6, 3.2])
+
+
+def test_in_place_on_a_leaf_requiring_grad_while_recording_is_an_error(backend):
+    w = ag.asarray(np.array([1.0]), backend=backend, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"leaf tensor that requires grad cannot be updated in "
+                                           r"place \(x \+= y\).*ag.no_grad"):
+        w += 1.0
+
+
+def test_in_place_on_intermediates_is_differentiable(backend):
+    x = ag.asarray(np.array([1.0, 2.0]), backend=backend, requires_grad=True)
+    h = x * 2.0
+    saved = h
+    h += x  # h = 3x
+    h *= h  # h = 9x^2
+    assert h is saved and not h.is_leaf
+    ag.sum(h).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [18.0, 36.0])
+
+
+def test_in_place_keeps_shape_and_dtype(backend):
+    a = ag.asarray(np.ones(2, dtype=np.float32), backend=backend)
+    with pytest.raises(ValueError, match=r"change x's shape from \(2,\) to \(3, 2\)"):
+        a += ag.ones((3, 2), dtype=ag.float32, backend=backend)
+    with pytest.raises(TypeError, match="change x's dtype from float32 to float64"):
+        a += ag.ones(2, dtype=ag.float64, backend=backend)
+    a += 1.0
+    np.testing.assert_array_equal(a.numpy(), [2.0, 2.0])
