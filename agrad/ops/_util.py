@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 from .._tensor import Tensor
 
 
@@ -18,18 +20,21 @@ def as_tensor(x, op: str) -> Tensor:
         from .creation import asarray
 
         return asarray(x)
-    raise TypeError(f"agrad.{op}: expected a tensor, got {type(x).__name__}; wrap it with ag.asarray")
+    raise TypeError(
+        f"agrad.{op}: expected a tensor, got {type(x).__name__}; wrap it with ag.asarray"
+    )
 
 
 def norm_axes(axis, ndim: int, op: str) -> tuple:
     """``axis`` (None, int or sequence) as a sorted tuple of non-negative axes, validated."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, numbers.Integral) or not hasattr(axis, "__iter__") else axis
     out = []
-    for a in axes:
-        if not isinstance(a, int) or isinstance(a, bool):
+    for a in tuple(axes):
+        if not isinstance(a, numbers.Integral) or isinstance(a, bool):
             raise TypeError(f"agrad.{op}: axis must be an int or a tuple of ints, got {axis!r}")
+        a = int(a)
         if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
             raise ValueError(
                 f"agrad.{op}: axis {a} is out of range for a tensor with {ndim} dimensions"
@@ -42,10 +47,13 @@ def norm_axes(axis, ndim: int, op: str) -> tuple:
 
 def norm_axis(axis: int, ndim: int, op: str) -> int:
     """One axis as a non-negative int, validated."""
-    if not isinstance(axis, int) or isinstance(axis, bool):
+    if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
         raise TypeError(f"agrad.{op}: axis must be an int, got {axis!r}")
+    axis = int(axis)
     if not -ndim <= axis < ndim:
-        raise ValueError(f"agrad.{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
+        raise ValueError(
+            f"agrad.{op}: axis {axis} is out of range for a tensor with {ndim} dimensions"
+        )
     return axis % ndim
 
 

@@ -20,7 +20,25 @@ from ._util import as_tensor
 @primitive
 def matmul(xp, x1, x2):
     """Matrix product with the standard's 1-D and batch-broadcasting rules."""
-    return xp.matmul(x1, x2)
+    try:
+        return xp.matmul(x1, x2)
+    except Exception as e:  # costs nothing unless raised; the libraries' messages vary
+        s1, s2 = tuple(x1.shape), tuple(x2.shape)
+        if _matmul_shapes_ok(s1, s2):
+            raise
+        raise ValueError(
+            f"agrad.matmul: cannot multiply shapes {s1} and {s2}: both must be at least 1-D, "
+            "the last axis of x1 must match the second-to-last of x2 (the only axis of a 1-D "
+            "x2), and the batch axes must broadcast"
+        ) from e
+
+
+def _matmul_shapes_ok(s1, s2) -> bool:
+    if not s1 or not s2 or s1[-1] != (s2[0] if len(s2) == 1 else s2[-2]):
+        return False
+    b1, b2 = s1[:-2], s2[:-2]
+    n = min(len(b1), len(b2))
+    return all(p == q or 1 in (p, q) for p, q in zip(b1[len(b1) - n :], b2[len(b2) - n :]))
 
 
 @matmul.defvjp
@@ -47,6 +65,10 @@ def _(xp, g, out, x1, x2):  # d(AB) = dA B + A dB  =>  gA = g B^T, gB = A^T g
 @primitive(saves="none")
 def matrix_transpose(xp, x):
     """Swap the last two axes."""
+    if len(x.shape) < 2:
+        raise ValueError(
+            f"agrad.matrix_transpose: needs at least 2 dimensions, got shape {tuple(x.shape)}"
+        )
     return xp.matrix_transpose(x)
 
 
@@ -55,17 +77,46 @@ def _(xp, g, out, x):  # the transpose is its own adjoint
     return xp.matrix_transpose(g)
 
 
-def _norm_tensordot_axes(axes, n1, n2):
-    if isinstance(axes, int):
+def _norm_tensordot_axes(axes, s1, s2):
+    """``axes`` as two tuples of non-negative axes, checked against the shapes ``s1``, ``s2``."""
+    n1, n2 = len(s1), len(s2)
+    if isinstance(axes, int) and not isinstance(axes, bool):
         if axes < 0 or axes > min(n1, n2):
-            raise ValueError(f"agrad.tensordot: axes={axes} is out of range for {n1}-D and {n2}-D")
-        return tuple(range(n1 - axes, n1)), tuple(range(axes))
-    a1, a2 = axes
-    a1 = (a1,) if isinstance(a1, int) else tuple(a1)
-    a2 = (a2,) if isinstance(a2, int) else tuple(a2)
-    if len(a1) != len(a2):
-        raise ValueError(f"agrad.tensordot: axes {axes!r} pair different numbers of axes")
-    return tuple(a % n1 for a in a1), tuple(a % n2 for a in a2)
+            raise ValueError(
+                f"agrad.tensordot: axes={axes} is out of range for shapes {s1} and {s2}"
+            )
+        a1, a2 = tuple(range(n1 - axes, n1)), tuple(range(axes))
+    else:
+        try:
+            a1, a2 = axes
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"agrad.tensordot: axes must be an int or a pair of axis sequences, got {axes!r}"
+            ) from None
+        a1 = (a1,) if isinstance(a1, int) else tuple(a1)
+        a2 = (a2,) if isinstance(a2, int) else tuple(a2)
+        if len(a1) != len(a2):
+            raise ValueError(
+                f"agrad.tensordot: axes {axes!r} pair different numbers of axes ({len(a1)} of x1, "
+                f"{len(a2)} of x2)"
+            )
+        for ax, n, s, which in ((a1, n1, s1, "x1"), (a2, n2, s2, "x2")):
+            bad = [a for a in ax if not isinstance(a, int) or not -n <= a < n]
+            if bad:
+                raise ValueError(
+                    f"agrad.tensordot: axis {bad[0]!r} is out of range for {which} of shape {s}"
+                )
+            if len({a % n for a in ax}) != len(ax):
+                raise ValueError(f"agrad.tensordot: repeated axis in {ax} for {which}")
+        a1 = tuple(a % n1 for a in a1)
+        a2 = tuple(a % n2 for a in a2)
+    for i, j in zip(a1, a2):
+        if s1[i] != s2[j]:
+            raise ValueError(
+                f"agrad.tensordot: axis {i} of x1 (shape {s1}) has length {s1[i]} but axis {j} "
+                f"of x2 (shape {s2}) has length {s2[j]}; contracted axes must match"
+            )
+    return a1, a2
 
 
 @primitive
@@ -84,7 +135,9 @@ def _(xp, g, out, x1, x2, *, axes):  # contract g with the other factor over its
     g1 = xp.tensordot(g, x2, axes=(list(range(nf1, gnd)), free2))
     # g1 axes: free1..., then x2's contracted axes in increasing order
     srt2 = sorted(ax2)
-    pos1 = [free1.index(i) if i in free1 else nf1 + srt2.index(ax2[ax1.index(i)]) for i in range(n1)]
+    pos1 = [
+        free1.index(i) if i in free1 else nf1 + srt2.index(ax2[ax1.index(i)]) for i in range(n1)
+    ]
     g2 = xp.tensordot(x1, g, axes=(free1, list(range(nf1))))
     # g2 axes: x1's contracted axes in increasing order, then free2...
     srt1 = sorted(ax1)
@@ -97,7 +150,7 @@ def tensordot(x1, x2, /, *, axes=2):
     """Contract ``x1`` and ``x2`` over ``axes`` (an int, or two sequences of axes)."""
     x1 = as_tensor(x1, "tensordot")
     x2 = as_tensor(x2, "tensordot")
-    return _tensordot(x1, x2, axes=_norm_tensordot_axes(axes, x1.ndim, x2.ndim))
+    return _tensordot(x1, x2, axes=_norm_tensordot_axes(axes, x1.shape, x2.shape))
 
 
 @primitive
@@ -116,7 +169,13 @@ def vecdot(x1, x2, /, *, axis=-1):
     x1 = as_tensor(x1, "vecdot")
     x2 = as_tensor(x2, "vecdot")
     nd = max(x1.ndim, x2.ndim)
-    if not -nd <= axis < nd:
+    if not isinstance(axis, int) or not -nd <= axis < nd:
         raise ValueError(f"agrad.vecdot: axis {axis} is out of range for shapes {x1.shape} and "
                          f"{x2.shape}")
-    return _vecdot(x1, x2, axis=axis - nd if axis >= 0 else axis)
+    axis = axis - nd if axis >= 0 else axis
+    if -axis > min(x1.ndim, x2.ndim) or x1.shape[axis] != x2.shape[axis]:
+        raise ValueError(
+            f"agrad.vecdot: shapes {x1.shape} and {x2.shape} differ along axis {axis} (or one "
+            "lacks it); the contracted axis must have one length in both"
+        )
+    return _vecdot(x1, x2, axis=axis)

@@ -14,6 +14,9 @@ Tensor([3., 3., 3.], backend='numpy', device='cpu', dtype=float64)
 
 from __future__ import annotations
 
+import math
+import numbers
+
 from .._op import primitive
 from ._util import as_tensor, norm_axes, norm_axis, shape_of
 
@@ -32,7 +35,20 @@ def reshape(x, /, shape, *, copy=None):
     """``x`` with a new ``shape`` (one entry may be -1)."""
     x = as_tensor(x, "reshape")
     shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
-    return _reshape(x, shape=shape, in_shape=shape_of(x), copy=copy)
+    in_shape = shape_of(x)
+    known = math.prod(s for s in shape if s != -1)
+    n = math.prod(in_shape)
+    if (
+        shape.count(-1) > 1
+        or any(s < -1 for s in shape)
+        or (-1 in shape and (known == 0 or n % known))
+        or (-1 not in shape and known != n)
+    ):
+        raise ValueError(
+            f"agrad.reshape: cannot reshape a tensor of shape {in_shape} ({n} elements) to "
+            f"shape {shape}"
+        )
+    return _reshape(x, shape=shape, in_shape=in_shape, copy=copy)
 
 
 @primitive(saves="none")
@@ -51,11 +67,18 @@ def _(xp, g, out, x, *, axes):  # apply the inverse permutation
 def permute_dims(x, /, axes):
     """Permute the axes of ``x``."""
     x = as_tensor(x, "permute_dims")
-    axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
-    if sorted(axes) != list(range(x.ndim)):
-        raise ValueError(f"agrad.permute_dims: axes {axes} are not a permutation of "
-                         f"range({x.ndim}) for shape {x.shape}")
-    return _permute_dims(x, axes=axes)
+    given = tuple(axes)
+    nd = x.ndim
+    ok = all(
+        isinstance(a, numbers.Integral) and not isinstance(a, bool) and -nd <= a < nd
+        for a in given
+    )
+    if not ok or sorted(int(a) % nd for a in given) != list(range(nd)):
+        raise ValueError(
+            f"agrad.permute_dims: axes {given} are not a permutation of range({nd}) for a "
+            f"tensor of shape {x.shape}"
+        )
+    return _permute_dims(x, axes=tuple(int(a) % nd for a in given))
 
 
 @primitive(saves="none")
@@ -109,7 +132,11 @@ def _(xp, g, out, x, *, shape):  # the tape sums over the broadcast axes
 def broadcast_to(x, /, shape):
     """``x`` broadcast to ``shape``."""
     x = as_tensor(x, "broadcast_to")
-    return _broadcast_to(x, shape=tuple(shape))
+    shape = tuple(shape)
+    lead = len(shape) - x.ndim
+    if lead < 0 or any(s not in (1, t) for s, t in zip(x.shape, shape[lead:])):
+        raise ValueError(f"agrad.broadcast_to: cannot broadcast shape {x.shape} to {shape}")
+    return _broadcast_to(x, shape=shape)
 
 
 @primitive(saves="none")
@@ -127,7 +154,7 @@ def _(xp, g, out, *arrays, axis, sizes):  # slice g back into the pieces
     pieces = []
     start = 0
     for n, shape in sizes:
-        piece = g[(slice(None),) * ax + (slice(start, start + n),)]
+        piece = g[(slice(None),) * ax + (slice(start, start + n), ...)]
         pieces.append(piece if axis is not None else xp.reshape(piece, shape))
         start += n
     return tuple(pieces)
@@ -158,7 +185,7 @@ def _stack(xp, *arrays, axis):
 
 @_stack.defvjp
 def _(xp, g, out, *arrays, axis):  # take each slice along the new axis
-    return tuple(g[(slice(None),) * axis + (k,)] for k in range(len(arrays)))
+    return tuple(g[(slice(None),) * axis + (k, ...)] for k in range(len(arrays)))
 
 
 def stack(arrays, /, *, axis=0):
@@ -168,7 +195,9 @@ def stack(arrays, /, *, axis=0):
         raise ValueError("agrad.stack: needs at least one tensor")
     shapes = {a.shape for a in arrays}
     if len(shapes) != 1:
-        raise ValueError(f"agrad.stack: tensors must have one shape, got {[a.shape for a in arrays]}")
+        raise ValueError(
+            f"agrad.stack: tensors must have one shape, got {[a.shape for a in arrays]}"
+        )
     nd = arrays[0].ndim + 1
     return _stack(*arrays, axis=norm_axis(axis, nd, "stack"))
 

@@ -3,8 +3,8 @@
 ``sum``, ``prod``, ``max`` and ``min`` are primitives; ``mean``, ``var`` and ``std`` are
 composites of them (their gradients follow). Subgradients: ``max``/``min`` split the gradient
 equally among tied maxima (as torch's ``amax`` and JAX do); ``prod`` is exact at zeros (a single
-zero gets the product of the others, two or more zeros give 0 everywhere); ``std`` of constant
-data has an infinite derivative (``sqrt`` at 0).
+zero gets the product of the others, two or more zeros give 0 everywhere), and so is its second
+derivative; ``std`` of constant data has gradient 0 (``sqrt`` at 0: the smallest subgradient).
 
 Examples
 --------
@@ -18,6 +18,7 @@ Tensor([[2., 3.],
 
 from __future__ import annotations
 
+import builtins
 import math
 
 from .._op import primitive
@@ -63,15 +64,19 @@ def _prod(xp, x, *, axis, keepdims, dtype, shape):
 
 @_prod.defvjp
 def _(xp, g, out, x, *, axis, keepdims, dtype, shape):
-    # d prod / dx_i = prod_{j != i} x_j, computed without dividing by zero
+    # d prod / dx_i = prod_{j != i} x_j, without dividing by zero. With Z the zeros along the
+    # axis and Q the product of the other entries: Q / x_i * prod_Z x for i not in Z, and for
+    # i in Z: Q (the only zero), Q * (the other zero) (one of two), 0 (three or more). The
+    # zeros enter as x itself, not as constants, so second derivatives are exact as well.
+    kw = {} if dtype is None else {"dtype": dtype}
     zero = x == 0
     nz = xp.sum(xp.astype(zero, xp.int64), axis=axis, keepdims=True)
     safe = xp.where(zero, 1.0, x)
-    p_others = xp.prod(safe, axis=axis, keepdims=True, dtype=dtype) if dtype is not None else \
-        xp.prod(safe, axis=axis, keepdims=True)
-    grad = xp.where(
-        nz == 0, p_others / safe, xp.where(zero & (nz == 1), p_others, 0.0)
-    )
+    q = xp.prod(safe, axis=axis, keepdims=True, **kw)
+    zprod = xp.prod(xp.where(zero, x, 1.0), axis=axis, keepdims=True, **kw)
+    zsum = xp.sum(xp.where(zero, x, 0.0), axis=axis, keepdims=True, **kw)
+    at_zero = q * xp.where(nz == 1, 1.0, xp.where(nz == 2, zsum - x, 0.0))
+    grad = xp.where(zero, at_zero, q / safe * zprod)
     return _expand(xp, g, shape, axis, keepdims) * grad
 
 
@@ -87,27 +92,40 @@ def _count(shape, axes) -> int:
     return math.prod(shape[a] for a in axes)
 
 
+def _floating(x, op):
+    x = as_tensor(x, op)
+    if not x.dtype.is_floating:
+        raise TypeError(f"agrad.{op}: needs a floating-point tensor, got dtype {x.dtype}")
+    return x
+
+
 def mean(x, /, *, axis=None, keepdims=False):
     """Arithmetic mean over ``axis`` (a composite: ``sum / n``)."""
-    x = as_tensor(x, "mean")
+    x = _floating(x, "mean")
     axes = norm_axes(axis, x.ndim, "mean")
-    return sum(x, axis=axes, keepdims=keepdims) / float(max(_count(x.shape, axes), 1))
+    n = _count(x.shape, axes)
+    total = sum(x, axis=axes, keepdims=keepdims)
+    return total / float(n) if n else total * math.nan  # the standard: NaN for no elements
 
 
 def var(x, /, *, axis=None, correction=0.0, keepdims=False):
     """Variance over ``axis`` with ``correction`` degrees of freedom (composite)."""
-    x = as_tensor(x, "var")
+    x = _floating(x, "var")
     axes = norm_axes(axis, x.ndim, "var")
     n = _count(x.shape, axes)
     d = x - mean(x, axis=axes, keepdims=True)
-    return sum(d * d, axis=axes, keepdims=keepdims) / float(max(n - correction, 0))
+    return sum(d * d, axis=axes, keepdims=keepdims) / float(builtins.max(n - correction, 0))
 
 
 def std(x, /, *, axis=None, correction=0.0, keepdims=False):
-    """Standard deviation: ``sqrt(var)``; infinite derivative for constant data."""
-    from .elementwise import sqrt
+    """Standard deviation: ``sqrt(var)``. Where the data along ``axis`` are constant (a kink:
+    ``sqrt`` at 0), the gradient is 0, the smallest subgradient, as for norms at 0."""
+    from .elementwise import sqrt, where
 
-    return sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
+    x = _floating(x, "std")
+    v = var(x, axis=norm_axes(axis, x.ndim, "std"), correction=correction, keepdims=keepdims)
+    nonzero = v != 0  # NaN (no degrees of freedom) stays NaN
+    return where(nonzero, sqrt(where(nonzero, v, 1.0)), 0.0)
 
 
 def _extremum(name):
@@ -150,13 +168,15 @@ def _(xp, g, out, x, *, axis, dtype, include_initial):
     rev = xp.flip(xp.cumulative_sum(xp.flip(g, axis=axis), axis=axis), axis=axis)
     if include_initial:  # out_k = sum_{j<k} x_j: drop the initial entry
         n = g.shape[axis]
-        rev = rev[(slice(None),) * axis + (slice(1, n),)]
+        rev = rev[(slice(None),) * axis + (slice(1, n), ...)]
     return rev
 
 
 def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
     """Cumulative sum along ``axis`` (required unless ``x`` is 1-D)."""
     x = as_tensor(x, "cumulative_sum")
+    if x.ndim == 0:
+        raise ValueError("agrad.cumulative_sum: needs at least one dimension, got a 0-d tensor")
     if axis is None:
         if x.ndim != 1:
             raise ValueError(
