@@ -13,7 +13,6 @@ only reads attributes of an already-resolved :class:`Backend`.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import math
 import types
 
@@ -94,7 +93,9 @@ class Backend:
             self._to_agrad[raw] = dt
         self._index_add = index_add or _index_add_generic
         # The namespace handed to forwards and VJPs: the library's own functions plus extras.
-        ns = types.SimpleNamespace(**{k: v for k, v in vars(module).items() if not k.startswith("__")})
+        ns = types.SimpleNamespace(
+            **{k: v for k, v in vars(module).items() if not k.startswith("__")}
+        )
         ns.index_add = self.index_add
         ns.__name__ = f"agrad-{name}"
         self.xp = ns
@@ -194,9 +195,7 @@ def _foreign_to_numpy(obj):
 # ---- scatter-add: the one home of the standard's missing operation ------------------------
 def _is_basic_key(key) -> bool:
     parts = key if isinstance(key, tuple) else (key,)
-    return all(
-        p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts
-    )
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts)
 
 
 def _linear_index(bk, x, key):
@@ -280,30 +279,35 @@ def _make(name: str) -> Backend:
         try:
             import array_api_compat.cupy as xcp
         except ImportError as e:
-            raise ImportError(f"agrad: backend 'cupy' is not available ({e}); "
-                              f"{_INSTALL_HINT['cupy']}") from None
+            raise ImportError(
+                f"agrad: backend 'cupy' is not available ({e}); {_INSTALL_HINT['cupy']}"
+            ) from None
         bk = _CupyBackend("cupy", xcp, True, index_add=_index_add_cupy)
         return bk
     if name == "torch":
         try:
             import array_api_compat.torch as xt
         except ImportError as e:
-            raise ImportError(f"agrad: backend 'torch' is not available ({e}); "
-                              f"{_INSTALL_HINT['torch']}") from None
+            raise ImportError(
+                f"agrad: backend 'torch' is not available ({e}); {_INSTALL_HINT['torch']}"
+            ) from None
         return Backend("torch", xt, True, index_add=_index_add_torch)
     if name == "jax":
         try:
             import jax.numpy as jnp
         except ImportError as e:
-            raise ImportError(f"agrad: backend 'jax' is not available ({e}); "
-                              f"{_INSTALL_HINT['jax']}") from None
+            raise ImportError(
+                f"agrad: backend 'jax' is not available ({e}); {_INSTALL_HINT['jax']}"
+            ) from None
         return Backend("jax", jnp, True, index_add=_index_add_jax)
     if name == "array_api_strict":
         try:
             import array_api_strict
         except ImportError as e:
-            raise ImportError(f"agrad: backend 'array_api_strict' is not available ({e}); "
-                              f"{_INSTALL_HINT['array_api_strict']}") from None
+            raise ImportError(
+                f"agrad: backend 'array_api_strict' is not available ({e}); "
+                f"{_INSTALL_HINT['array_api_strict']}"
+            ) from None
         return Backend("array_api_strict", array_api_strict, True)
     raise ValueError(
         f"agrad: unknown backend {name!r}; use one of {', '.join(map(repr, BACKEND_NAMES))} "
@@ -423,7 +427,9 @@ def _normalize_device(bk: Backend, device):
         try:
             return torch.device(device)
         except (TypeError, RuntimeError) as e:
-            raise ValueError(f"agrad: the torch backend cannot use device {device!r} ({e})") from None
+            raise ValueError(
+                f"agrad: the torch backend cannot use device {device!r} ({e})"
+            ) from None
     if name == "array_api_strict":
         import array_api_strict as s
 
@@ -435,7 +441,9 @@ def _normalize_device(bk: Backend, device):
             try:
                 return s.Device(device)
             except ValueError as e:
-                raise ValueError(f"agrad: array_api_strict has no device {device!r} ({e})") from None
+                raise ValueError(
+                    f"agrad: array_api_strict has no device {device!r} ({e})"
+                ) from None
         raise ValueError(f"agrad: the array_api_strict backend cannot use device {device!r}")
     if name == "jax":  # pragma: no cover - exercised when JAX is installed
         import jax

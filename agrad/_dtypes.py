@@ -60,7 +60,9 @@ def _foreign_name(dt) -> str | None:
     name = getattr(dt, "name", None)  # numpy/cupy dtypes
     if isinstance(name, str) and name in DTYPES:
         return name
-    text = str(dt).rsplit(".", 1)[-1]  # torch.float32, array_api_strict.float32, <class 'numpy.float32'>
+    text = str(dt).rsplit(".", 1)[
+        -1
+    ]  # torch.float32, array_api_strict.float32, <class 'numpy.float32'>
     text = text.rstrip("'>")
     return text if text in DTYPES else None
 

@@ -44,8 +44,17 @@ class Primitive:
         False for ops whose outputs are integers or booleans: they never record a node.
     """
 
-    __slots__ = ("name", "forward", "vjp", "saves", "differentiable", "_save_in", "_save_out",
-                 "__wrapped__", "__dict__")
+    __slots__ = (
+        "name",
+        "forward",
+        "vjp",
+        "saves",
+        "differentiable",
+        "_save_in",
+        "_save_out",
+        "__wrapped__",
+        "__dict__",
+    )
 
     def __init__(self, forward, *, name=None, saves="inputs", differentiable=True):
         if saves not in _SAVES:
@@ -177,8 +186,13 @@ def _check_scalars(name, args, ref):
 
 
 def _scalar_error(name, a, kind):
-    names = {"bool": "bool", "signed integer": "integer", "unsigned integer": "integer",
-             "real floating": "real floating", "complex floating": "complex floating"}
+    names = {
+        "bool": "bool",
+        "signed integer": "integer",
+        "unsigned integer": "integer",
+        "real floating": "real floating",
+        "complex floating": "complex floating",
+    }
     raise TypeError(
         f"agrad.{name}: cannot combine the Python {type(a).__name__} {a!r} with a "
         f"{names[kind]} tensor: the Array API promotes Python scalars only within a kind. "
@@ -227,8 +241,12 @@ def _coerce(name, args, raws, ref):
         else:
             t = asarray(a, device=ref._dev, backend=ref._bk) if hasattr(a, "shape") else None
             if t is None:
-                t = asarray(a, dtype=ref.dtype if _all_python_numbers(a) else None,
-                            device=ref._dev, backend=ref._bk)
+                t = asarray(
+                    a,
+                    dtype=ref.dtype if _all_python_numbers(a) else None,
+                    device=ref._dev,
+                    backend=ref._bk,
+                )
             if t._bk is not ref._bk or (ref._bk.multi_device and t._dev != ref._dev):
                 _mismatch(name, [ref, t])
             args[k] = t

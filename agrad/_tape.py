@@ -178,8 +178,10 @@ def _fit(xp, node, meta, g, create):
         from ._dtypes import canonical
 
         want, got = canonical(dtype), canonical(gdt)
-        if got is None or not got.is_floating or (
-            want.kind == "real floating" and got.kind == "complex floating"
+        if (
+            got is None
+            or not got.is_floating
+            or (want.kind == "real floating" and got.kind == "complex floating")
         ):
             raise TypeError(
                 f"agrad: the VJP of op '{node.prim.name}' returned a {got} gradient for argument "
@@ -378,7 +380,9 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
             g = leaf_acc.get(leaf)
             if g is not None:
                 for k in ks:
-                    results[k] = g if create_graph else _wrap(_fixed(leaf._bk, g), leaf._bk, leaf._dev)
+                    results[k] = (
+                        g if create_graph else _wrap(_fixed(leaf._bk, g), leaf._bk, leaf._dev)
+                    )
         if not create_graph:
             for k, (t, g) in enumerate(zip(inputs, results)):
                 if g is not None and not isinstance(g, Tensor):

@@ -66,8 +66,9 @@ class Tensor:
     def __new__(cls, obj, dtype=None, device=None, copy=None, *, backend=None, requires_grad=False):
         from .ops.creation import asarray
 
-        return asarray(obj, dtype=dtype, device=device, copy=copy, backend=backend,
-                       requires_grad=requires_grad)
+        return asarray(
+            obj, dtype=dtype, device=device, copy=copy, backend=backend, requires_grad=requires_grad
+        )
 
     # ---- attributes ---------------------------------------------------------------------
     @property
@@ -248,7 +249,9 @@ class Tensor:
 
     def __index__(self):
         if self.dtype.kind not in ("signed integer", "unsigned integer"):
-            raise TypeError(f"agrad: only integer tensors can be used as an index, got {self.dtype}")
+            raise TypeError(
+                f"agrad: only integer tensors can be used as an index, got {self.dtype}"
+            )
         self._check_size1("index")
         return int(self._scalar_raw())
 
@@ -278,7 +281,9 @@ class Tensor:
     def __repr__(self) -> str:
         try:
             body = repr(self.numpy())
-            body = body[body.index("(") + 1 : body.rindex(")")] if body.startswith("array(") else body
+            body = (
+                body[body.index("(") + 1 : body.rindex(")")] if body.startswith("array(") else body
+            )
             body = body.split(", dtype=")[0]
         except Exception:  # data that cannot come to the host cheaply
             body = "..."
@@ -435,8 +440,7 @@ class Tensor:
         if out._data.dtype != self._data.dtype:
             raise TypeError(
                 f"agrad: x {symbol}= y would change x's dtype from {self.dtype} to {out.dtype}; "
-                "an in-place update keeps the dtype (cast y first, or write x = x " + symbol
-                + " y)"
+                "an in-place update keeps the dtype (cast y first, or write x = x " + symbol + " y)"
             )
         self._data = out._data
         if recording:

@@ -130,14 +130,17 @@ def _split_aux(res, has_aux, where):
 
 def _grads(out, inputs, outer, where, cotangent=None, retain_graph=False):
     if not isinstance(out, Tensor):
-        raise TypeError(f"agrad.{where}: the function must return a tensor, got {type(out).__name__}")
+        raise TypeError(
+            f"agrad.{where}: the function must return a tensor, got {type(out).__name__}"
+        )
     create = outer and _needs_outer_graph(out, inputs)
     if not out.requires_grad:  # the output does not depend on the inputs at all
         res = [None] * len(inputs)
     else:
         seed = _seed(out, cotangent, create, where)
-        res = run_backward([out], [seed], inputs=inputs, retain_graph=retain_graph or create,
-                           create_graph=create)
+        res = run_backward(
+            [out], [seed], inputs=inputs, retain_graph=retain_graph or create, create_graph=create
+        )
     from .ops.creation import zeros_like
 
     return [zeros_like(t) if g is None else g for t, g in zip(inputs, res)]

@@ -7,7 +7,6 @@ naming the input, the worst element, both values and the tolerance.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from . import _tape
@@ -48,8 +47,9 @@ def _jacobians(f, inputs, eps):
     for k in range(n_out):
         onehot = np.zeros(n_out)
         onehot[k] = 1.0
-        cot = asarray(onehot.reshape(out.shape), dtype=out.dtype, device=out.device,
-                      backend=out._bk)
+        cot = asarray(
+            onehot.reshape(out.shape), dtype=out.dtype, device=out.device, backend=out._bk
+        )
         for i, g in enumerate(vjp_fn(cot)):
             rev[i][k] = _host(g).reshape(-1)
     num = [np.zeros((n_out, x.size)) for x in inputs]
@@ -61,8 +61,9 @@ def _jacobians(f, inputs, eps):
                 for sign in (1.0, -1.0):
                     pert = base.copy().reshape(-1)
                     pert[j] += sign * eps
-                    xi = asarray(pert.reshape(base.shape), dtype=x.dtype, device=x.device,
-                                 backend=x._bk)
+                    xi = asarray(
+                        pert.reshape(base.shape), dtype=x.dtype, device=x.device, backend=x._bk
+                    )
                     args = list(inputs)
                     args[i] = xi
                     cols.append(_host(f(*args)).reshape(-1))
@@ -96,8 +97,8 @@ def gradcheck(f, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3) -> bool:
             raise GradcheckError(
                 f"gradcheck failed for input {i} (shape {inputs[i].shape}): worst element "
                 f"d out{oidx} / d input{i}{iidx}: reverse mode {float(r[k, j]):.6g}, finite "
-                f"differences {float(n[k, j]):.6g} (|difference| {abs(r[k, j] - n[k, j]):.3g} > atol {atol} + "
-                f"rtol {rtol} * |finite difference|)"
+                f"differences {float(n[k, j]):.6g} (|difference| {abs(r[k, j] - n[k, j]):.3g} "
+                f"> atol {atol} + rtol {rtol} * |finite difference|)"
             )
     return True
 
@@ -129,6 +130,3 @@ def gradgradcheck(f, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0) -> bool:
         return concat([reshape(g, (-1,)) for g in grads])
 
     return gradcheck(first_derivatives, *inputs, eps=eps, atol=atol, rtol=rtol)
-
-
-

@@ -14,7 +14,7 @@ def t(values, backend):
 
 def test_grad_of_plain_inputs(backend):
     x = t([1.0, 2.0, 3.0], backend)
-    g = ag.grad(lambda x: ag.sum(x ** 3))(x)
+    g = ag.grad(lambda x: ag.sum(x**3))(x)
     np.testing.assert_allclose(g.numpy(), 3 * np.array([1.0, 4.0, 9.0]))
     assert g.backend == backend and g.dtype == ag.float64
     assert not x.requires_grad and x.grad is None  # nothing leaks into the inputs
@@ -43,8 +43,9 @@ def test_grad_argnums_tuple_and_value_and_grad(backend):
 
 
 def test_unused_argument_gets_zeros(backend):
-    g0, g1 = ag.grad(lambda a, b: ag.sum(a * 2.0), argnums=(0, 1))(t([1.0], backend),
-                                                                    t([5.0, 6.0], backend))
+    g0, g1 = ag.grad(lambda a, b: ag.sum(a * 2.0), argnums=(0, 1))(
+        t([1.0], backend), t([5.0, 6.0], backend)
+    )
     np.testing.assert_array_equal(g1.numpy(), [0.0, 0.0])
 
 
@@ -81,7 +82,9 @@ def test_second_derivative_closed_forms(backend):
     d2 = ag.grad(lambda x: ag.sum(ag.grad(lambda y: ag.sum(ag.tanh(y)))(x)))(x)
     th = np.tanh(x.numpy())
     np.testing.assert_allclose(d2.numpy(), -2 * th * (1 - th**2), rtol=1e-12)
-    d3 = ag.grad(lambda a: ag.sum(ag.grad(lambda b: ag.sum(ag.grad(lambda c: ag.sum(c**4))(b)))(a)))(x)
+    d3 = ag.grad(
+        lambda a: ag.sum(ag.grad(lambda b: ag.sum(ag.grad(lambda c: ag.sum(c**4))(b)))(a))
+    )(x)
     np.testing.assert_allclose(d3.numpy(), 24 * x.numpy(), rtol=1e-12)
 
 

@@ -19,8 +19,15 @@ def test_default_is_numpy_on_cpu():
 
 
 def test_backend_by_name_and_by_module(backend):
-    mod = pytest.importorskip({"numpy": "numpy", "array_api_strict": "array_api_strict",
-                               "torch": "torch", "jax": "jax.numpy", "cupy": "cupy"}[backend])
+    mod = pytest.importorskip(
+        {
+            "numpy": "numpy",
+            "array_api_strict": "array_api_strict",
+            "torch": "torch",
+            "jax": "jax.numpy",
+            "cupy": "cupy",
+        }[backend]
+    )
     a = ag.asarray([1.0, 2.0], backend=backend)
     b = ag.asarray([1.0, 2.0], backend=mod)
     assert a.backend == b.backend == backend
@@ -63,8 +70,9 @@ def test_creation_functions_follow_backend(backend, make):
 
 def test_creation_values_and_dtypes(backend):
     np.testing.assert_array_equal(ag.arange(1, 7, 2, backend=backend).numpy(), [1, 3, 5])
-    np.testing.assert_allclose(ag.linspace(0.0, 1.0, 5, backend=backend).numpy(),
-                               np.linspace(0, 1, 5))
+    np.testing.assert_allclose(
+        ag.linspace(0.0, 1.0, 5, backend=backend).numpy(), np.linspace(0, 1, 5)
+    )
     np.testing.assert_array_equal(ag.eye(3, k=1, backend=backend).numpy(), np.eye(3, k=1))
     z = ag.zeros((2,), dtype=ag.float32, backend=backend, requires_grad=True)
     assert z.dtype == ag.float32 and z.requires_grad
@@ -101,8 +109,11 @@ def test_cuda_device_selects_cupy_or_says_how_to_install():
 def test_mixing_backends_names_the_op_both_backends_and_to_device():
     a = ag.asarray([1.0, 2.0])
     b = ag.asarray([1.0, 2.0], backend="array_api_strict")
-    with pytest.raises(ValueError, match=r"agrad\.add: .*numpy on cpu.*array_api_strict on "
-                                         r"CPU_DEVICE.*to_device"):
+    with pytest.raises(
+        ValueError,
+        match=r"agrad\.add: .*numpy on cpu.*array_api_strict on "
+        r"CPU_DEVICE.*to_device",
+    ):
         a + b
     with pytest.raises(ValueError, match=r"agrad\.matmul"):
         ag.matmul(a, b)
@@ -112,8 +123,9 @@ def test_strict_devices_are_followed_forward_and_backward():
     import array_api_strict as s
 
     d1 = s.Device("device1")
-    x = ag.asarray(np.array([0.5, 1.5]), backend="array_api_strict", device="device1",
-                   requires_grad=True)
+    x = ag.asarray(
+        np.array([0.5, 1.5]), backend="array_api_strict", device="device1", requires_grad=True
+    )
     w = ag.ones((2,), dtype=ag.float64, device=x.device)
     y = ag.sum(ag.tanh(x * w) @ x + ag.exp(x)[0])
     assert x.device == d1 and w.device == d1 and y.device == d1
@@ -127,7 +139,7 @@ def test_strict_devices_are_followed_forward_and_backward():
 def test_to_device_is_differentiable_across_strict_devices():
     x = ag.asarray(np.array([1.0, 2.0]), backend="array_api_strict", requires_grad=True)
     y = x.to_device("device1")
-    assert str(y.device) .endswith("'device1')") and y.requires_grad
+    assert str(y.device).endswith("'device1')") and y.requires_grad
     ag.sum(y * y).backward()
     assert x.grad.device == x.device
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
@@ -155,8 +167,11 @@ def test_python_scalars_follow_the_standard(backend):
     assert (f32 * 2.0).dtype == ag.float32 and (2 + f32).dtype == ag.float32
     i64 = ag.asarray(np.array([1, 2]), backend=backend)
     assert (i64 * 2).dtype == i64.dtype
-    with pytest.raises(TypeError, match=r"agrad\.multiply: cannot combine the Python float 1\.5 "
-                                        r"with a integer tensor"):
+    with pytest.raises(
+        TypeError,
+        match=r"agrad\.multiply: cannot combine the Python float 1\.5 "
+        r"with a integer tensor",
+    ):
         i64 * 1.5
     with pytest.raises(TypeError, match=r"agrad\.add: cannot combine the Python bool True"):
         f32 + True
@@ -171,8 +186,7 @@ def test_random_generators_are_seeded_per_backend(backend):
     assert a.backend == backend and a.shape == (3, 2) and a.dtype == ag.float64
     np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert not np.array_equal(a.numpy(), c.numpy())
-    u = ag.random.default_rng(0, backend=backend).uniform(-2.0, 3.0, size=1000,
-                                                          requires_grad=True)
+    u = ag.random.default_rng(0, backend=backend).uniform(-2.0, 3.0, size=1000, requires_grad=True)
     assert u.requires_grad and u.backend == backend
     un = u.numpy()
     assert un.min() >= -2.0 and un.max() < 3.0 and abs(un.mean() - 0.5) < 0.2

@@ -18,8 +18,9 @@ def test_cuda_device_selects_cupy(cuda):
 
 
 def test_backward_on_gpu_keeps_device_and_dtype(cuda):
-    x = ag.asarray(np.array([[1.0, 2.0], [3.0, 4.0]]), dtype=ag.float32, device="cuda",
-                   requires_grad=True)
+    x = ag.asarray(
+        np.array([[1.0, 2.0], [3.0, 4.0]]), dtype=ag.float32, device="cuda", requires_grad=True
+    )
     y = ag.sum(ag.tanh(x @ x) * 2.0)
     y.backward()
     assert x.grad.backend == "cupy" and x.grad.device == x.device and x.grad.dtype == ag.float32

@@ -23,5 +23,8 @@ def test_quickstart_runs():
 def test_readme_names_the_two_commands_that_ci_runs():
     text = README.read_text()
     ci = (README.parent / ".ci" / "run").read_text()
-    for cmd in ('pip install -e ".[test]" && python -m pytest', "pip install -e . && python examples/xor.py"):
+    for cmd in (
+        'pip install -e ".[test]" && python -m pytest',
+        "pip install -e . && python examples/xor.py",
+    ):
         assert cmd in text and cmd in ci

@@ -13,8 +13,9 @@ import agrad as ag
 
 
 def leaf(values, backend, dtype=ag.float64):
-    return ag.asarray(np.asarray(values, dtype=float), dtype=dtype, backend=backend,
-                      requires_grad=True)
+    return ag.asarray(
+        np.asarray(values, dtype=float), dtype=dtype, backend=backend, requires_grad=True
+    )
 
 
 def test_leaf_grads_accumulate_across_backward_calls(backend):
@@ -73,7 +74,9 @@ def test_backward_needs_a_cotangent_for_non_scalar_outputs(backend):
 
 def test_backward_checks_the_cotangent_shape(backend):
     x = leaf([1.0, 2.0], backend)
-    with pytest.raises(ValueError, match=r"cotangent has shape \(3,\) but the output has shape \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"cotangent has shape \(3,\) but the output has shape \(2,\)"
+    ):
         (x * 2.0).backward(ag.asarray(np.ones(3), backend=backend))
 
 
@@ -126,7 +129,9 @@ def test_grad_mode_decorators_and_set_grad_enabled(backend):
 
 
 def test_integer_and_bool_tensors_cannot_require_grad(backend):
-    with pytest.raises(TypeError, match=r"only floating-point tensors can require gradients, got dtype int64"):
+    with pytest.raises(
+        TypeError, match=r"only floating-point tensors can require gradients, got dtype int64"
+    ):
         ag.asarray(np.array([1, 2]), dtype=ag.int64, backend=backend, requires_grad=True)
     b = ag.asarray(np.array([True]), backend=backend)
     with pytest.raises(TypeError, match="got dtype bool"):
@@ -187,7 +192,9 @@ def test_a_vjp_returning_an_impossible_shape_is_reported():
         return xp.ones((5,))
 
     x = ag.asarray([1.0, 2.0], requires_grad=True)
-    with pytest.raises(ValueError, match=r"VJP of op 'bad_shape_op_for_test'.*shape \(5,\).*shape \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"VJP of op 'bad_shape_op_for_test'.*shape \(5,\).*shape \(2,\)"
+    ):
         ag.sum(bad(x)).backward()
 
 
@@ -268,7 +275,7 @@ def test_dropped_graph_is_freed_without_the_garbage_collector(backend):
         x = leaf(np.ones(4), backend)
         y = ag.exp(ag.sin(x * 2.0) + x)
         node = weakref.ref(y._node)
-        data = weakref.ref(y) 
+        data = weakref.ref(y)
         del y
         assert node() is None and data() is None
         z = ag.sum(ag.tanh(x) * x)

@@ -14,9 +14,16 @@ def test_attributes(backend):
     assert x.dtype == ag.float64 and x.dtype == "float64"
     assert x.backend == backend
     assert x.is_leaf and x.requires_grad and x.grad is None
-    assert type(x.data).__module__.split(".")[0] == {"numpy": "numpy", "torch": "torch",
-                                                     "array_api_strict": "array_api_strict",
-                                                     "jax": "jaxlib", "cupy": "cupy"}[backend]
+    assert (
+        type(x.data).__module__.split(".")[0]
+        == {
+            "numpy": "numpy",
+            "torch": "torch",
+            "array_api_strict": "array_api_strict",
+            "jax": "jaxlib",
+            "cupy": "cupy",
+        }[backend]
+    )
     y = x * 2.0
     assert not y.is_leaf and y.requires_grad
 
@@ -32,8 +39,10 @@ def test_transposes(backend):
     np.testing.assert_array_equal(x.T.numpy(), np.arange(6.0).reshape(2, 3).T)
     b = ag.asarray(np.arange(24.0).reshape(2, 3, 4), backend=backend)
     assert b.mT.shape == (2, 4, 3)
-    with pytest.raises(ValueError, match=r"Tensor.T needs a 2-D tensor, got shape \(2, 3, 4\).*\.mT"):
-        b.T
+    with pytest.raises(
+        ValueError, match=r"Tensor.T needs a 2-D tensor, got shape \(2, 3, 4\).*\.mT"
+    ):
+        _ = b.T
 
 
 def test_python_conversions(backend):
@@ -42,7 +51,9 @@ def test_python_conversions(backend):
     assert x.item() == 2.5 and isinstance(x.item(), float)
     i = ag.asarray(np.array([3]), backend=backend)
     assert [10, 20, 30, 40][i] == 40 and isinstance(i.item(), int)
-    with pytest.raises(TypeError, match=r"float\(\) needs a tensor with one element, got shape \(2,\)"):
+    with pytest.raises(
+        TypeError, match=r"float\(\) needs a tensor with one element, got shape \(2,\)"
+    ):
         float(ag.asarray(np.ones(2), backend=backend))
     with pytest.raises(TypeError, match="only integer tensors can be used as an index"):
         [1, 2][x]
@@ -100,15 +111,32 @@ def test_operators_match_functions(backend):
     b = ag.asarray(np.array([0.5, 4.0, -1.0]), backend=backend)
     an, bn = a.numpy(), b.numpy()
     pairs = [
-        (a + b, an + bn), (a - b, an - bn), (a * b, an * bn), (a / b, an / bn),
-        (a // b, an // bn), (a % b, an % bn), (abs(a) ** b, np.abs(an) ** bn), (-a, -an),
-        (+a, an), (abs(a), np.abs(an)), (2.0 - a, 2.0 - an), (2.0 / b, 2.0 / bn),
-        (2.0 ** b, 2.0**bn), (3 % b, 3 % bn), (a @ b, an @ bn),
+        (a + b, an + bn),
+        (a - b, an - bn),
+        (a * b, an * bn),
+        (a / b, an / bn),
+        (a // b, an // bn),
+        (a % b, an % bn),
+        (abs(a) ** b, np.abs(an) ** bn),
+        (-a, -an),
+        (+a, an),
+        (abs(a), np.abs(an)),
+        (2.0 - a, 2.0 - an),
+        (2.0 / b, 2.0 / bn),
+        (2.0**b, 2.0**bn),
+        (3 % b, 3 % bn),
+        (a @ b, an @ bn),
     ]
     for got, want in pairs:
         np.testing.assert_allclose(got.numpy(), want)
-    for got, want in [(a < b, an < bn), (a <= b, an <= bn), (a > b, an > bn), (a >= b, an >= bn),
-                      (a == b, an == bn), (a != b, an != bn)]:
+    for got, want in [
+        (a < b, an < bn),
+        (a <= b, an <= bn),
+        (a > b, an > bn),
+        (a >= b, an >= bn),
+        (a == b, an == bn),
+        (a != b, an != bn),
+    ]:
         assert got.dtype == ag.bool
         np.testing.assert_array_equal(got.numpy(), want)
 
@@ -151,8 +179,11 @@ def test_in_place_update_of_a_parameter_under_no_grad_keeps_the_leaf(backend):
 
 def test_in_place_on_a_leaf_requiring_grad_while_recording_is_an_error(backend):
     w = ag.asarray(np.array([1.0]), backend=backend, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"leaf tensor that requires grad cannot be updated in "
-                                           r"place \(x \+= y\).*ag.no_grad"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"leaf tensor that requires grad cannot be updated in "
+        r"place \(x \+= y\).*ag.no_grad",
+    ):
         w += 1.0
 
 

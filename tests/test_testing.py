@@ -38,9 +38,11 @@ def test_gradcheck_passes_on_correct_ops(backend):
 def test_gradcheck_names_the_input_and_worst_element():
     x = ag.asarray([1.0, 2.0, 3.0])
     y = ag.asarray([1.0])
-    with pytest.raises(ag.testing.GradcheckError,
-                       match=r"input 0 \(shape \(3,\)\).*d out\[2\] / d input0\[2\]: "
-                             r"reverse mode 9, finite differences 6 "):
+    with pytest.raises(
+        ag.testing.GradcheckError,
+        match=r"input 0 \(shape \(3,\)\).*d out\[2\] / d input0\[2\]: "
+        r"reverse mode 9, finite differences 6 ",
+    ):
         ag.testing.gradcheck(lambda a, b: _wrong_square(a) + b, x, y)
 
 

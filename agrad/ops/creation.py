@@ -79,14 +79,18 @@ def asarray(obj, /, dtype=None, device=None, copy=None, *, backend=None, require
     """
     if isinstance(obj, Tensor):
         return _from_tensor(obj, dtype, device, copy, backend, requires_grad)
-    src = None if isinstance(obj, (bool, int, float, complex, list, tuple)) else backend_of_array(obj)
+    src = (
+        None if isinstance(obj, (bool, int, float, complex, list, tuple)) else backend_of_array(obj)
+    )
     if src is not None:
         bk, dev = _target(backend, device, src)
         if bk is src:
             kw = {} if dev is None else {"device": dev}
             data = bk.module.asarray(obj, dtype=bk.raw_dtype(dtype), copy=copy, **kw)
         else:
-            data = bk.from_foreign(obj, dtype, dev if dev is not None else bk.default_device(), copy)
+            data = bk.from_foreign(
+                obj, dtype, dev if dev is not None else bk.default_device(), copy
+            )
     else:
         bk, dev = resolve(backend, device)
         if isinstance(obj, (list, tuple)) and _has_tensor(obj):
@@ -99,7 +103,9 @@ def asarray(obj, /, dtype=None, device=None, copy=None, *, backend=None, require
 
 
 def _has_tensor(seq) -> bool:
-    return any(isinstance(o, Tensor) or (isinstance(o, (list, tuple)) and _has_tensor(o)) for o in seq)
+    return any(
+        isinstance(o, Tensor) or (isinstance(o, (list, tuple)) and _has_tensor(o)) for o in seq
+    )
 
 
 def _from_tensor(t, dtype, device, copy, backend, requires_grad):
@@ -157,8 +163,9 @@ def full(shape, fill_value, *, dtype=None, device=None, backend=None, requires_g
     return _create("full", (shape, fill_value), {}, dtype, device, backend, requires_grad)
 
 
-def arange(start, /, stop=None, step=1, *, dtype=None, device=None, backend=None,
-           requires_grad=False) -> Tensor:
+def arange(
+    start, /, stop=None, step=1, *, dtype=None, device=None, backend=None, requires_grad=False
+) -> Tensor:
     """Evenly spaced values in ``[start, stop)`` (the standard's ``arange``).
 
     Examples
@@ -170,15 +177,33 @@ def arange(start, /, stop=None, step=1, *, dtype=None, device=None, backend=None
     return _create("arange", (start, stop, step), {}, dtype, device, backend, requires_grad)
 
 
-def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True, backend=None,
-             requires_grad=False) -> Tensor:
+def linspace(
+    start,
+    stop,
+    /,
+    num,
+    *,
+    dtype=None,
+    device=None,
+    endpoint=True,
+    backend=None,
+    requires_grad=False,
+) -> Tensor:
     """``num`` evenly spaced values from ``start`` to ``stop``."""
-    return _create("linspace", (start, stop, num), {"endpoint": endpoint}, dtype, device,
-                   backend, requires_grad)
+    return _create(
+        "linspace",
+        (start, stop, num),
+        {"endpoint": endpoint},
+        dtype,
+        device,
+        backend,
+        requires_grad,
+    )
 
 
-def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, backend=None,
-        requires_grad=False) -> Tensor:
+def eye(
+    n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, backend=None, requires_grad=False
+) -> Tensor:
     """A 2-D tensor with ones on the ``k``-th diagonal."""
     return _create("eye", (n_rows, n_cols), {"k": k}, dtype, device, backend, requires_grad)
 
@@ -242,8 +267,16 @@ def _transfer(t: Tensor, bk, dev) -> Tensor:
     n = t._node
     parent = t if n is None else (n if n.nout == 1 else (n, getattr(t, "_idx", 0)))
     static = {"src": (t._bk, t._dev), "dst": (bk, dev)}
-    node = Node(_to_device, t._bk, t._dev, (parent,),
-                ((tuple(t._data.shape), t._data.dtype),), (None,), None, static)
+    node = Node(
+        _to_device,
+        t._bk,
+        t._dev,
+        (parent,),
+        ((tuple(t._data.shape), t._data.dtype),),
+        (None,),
+        None,
+        static,
+    )
     return _wrap(data, bk, dev, node, 0)
 
 

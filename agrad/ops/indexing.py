@@ -361,8 +361,11 @@ def take_along_axis(x, indices, /, *, axis=-1):
         raise TypeError(
             f"agrad.take_along_axis: indices must have an integer dtype, got {indices.dtype}"
         )
-    bad = [d for d in range(x.ndim) if d != axis and 1 not in (x.shape[d], indices.shape[d])
-           and x.shape[d] != indices.shape[d]]
+    bad = [
+        d
+        for d in range(x.ndim)
+        if d != axis and 1 not in (x.shape[d], indices.shape[d]) and x.shape[d] != indices.shape[d]
+    ]
     if bad:
         raise ValueError(
             f"agrad.take_along_axis: indices of shape {indices.shape} do not broadcast with x of "
@@ -375,8 +378,12 @@ def take_along_axis(x, indices, /, *, axis=-1):
         else:
             shape = [1] * x.ndim
             shape[d] = x.shape[d]
-            key.append(reshape(arange(x.shape[d], dtype=indices.dtype, device=x.device,
-                                      backend=x._bk), tuple(shape)))
+            key.append(
+                reshape(
+                    arange(x.shape[d], dtype=indices.dtype, device=x.device, backend=x._bk),
+                    tuple(shape),
+                )
+            )
     return getitem(x, tuple(key))
 
 

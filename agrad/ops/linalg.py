@@ -170,8 +170,9 @@ def vecdot(x1, x2, /, *, axis=-1):
     x2 = as_tensor(x2, "vecdot")
     nd = max(x1.ndim, x2.ndim)
     if not isinstance(axis, int) or not -nd <= axis < nd:
-        raise ValueError(f"agrad.vecdot: axis {axis} is out of range for shapes {x1.shape} and "
-                         f"{x2.shape}")
+        raise ValueError(
+            f"agrad.vecdot: axis {axis} is out of range for shapes {x1.shape} and {x2.shape}"
+        )
     axis = axis - nd if axis >= 0 else axis
     if -axis > min(x1.ndim, x2.ndim) or x1.shape[axis] != x2.shape[axis]:
         raise ValueError(

@@ -70,8 +70,7 @@ def permute_dims(x, /, axes):
     given = tuple(axes)
     nd = x.ndim
     ok = all(
-        isinstance(a, numbers.Integral) and not isinstance(a, bool) and -nd <= a < nd
-        for a in given
+        isinstance(a, numbers.Integral) and not isinstance(a, bool) and -nd <= a < nd for a in given
     )
     if not ok or sorted(int(a) % nd for a in given) != list(range(nd)):
         raise ValueError(
@@ -171,8 +170,10 @@ def concat(arrays, /, *, axis=0):
         nd = arrays[0].ndim
         for a in arrays:
             if a.ndim != nd:
-                raise ValueError("agrad.concat: tensors must have the same number of dimensions, "
-                                 f"got shapes {[t.shape for t in arrays]}")
+                raise ValueError(
+                    "agrad.concat: tensors must have the same number of dimensions, "
+                    f"got shapes {[t.shape for t in arrays]}"
+                )
         axis = norm_axis(axis, nd, "concat")
         sizes = tuple((a.shape[axis], a.shape) for a in arrays)
     return _concat(*arrays, axis=axis, sizes=sizes)

@@ -185,5 +185,6 @@ def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
             )
         axis = 0
     axis = norm_axis(axis, x.ndim, "cumulative_sum")
-    return _cumulative_sum(x, axis=axis, dtype=x._bk.raw_dtype(dtype),
-                           include_initial=include_initial)
+    return _cumulative_sum(
+        x, axis=axis, dtype=x._bk.raw_dtype(dtype), include_initial=include_initial
+    )
