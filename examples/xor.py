@@ -83,12 +83,10 @@ def main(argv=None):
             break
         C.backward()  # fills theta1.grad = ∂C/∂θ1 and theta2.grad = ∂C/∂θ2
         with ag.no_grad():  # the update is not part of the model: do not record it
-            theta1 = theta1 - args.lr * theta1.grad
-            theta2 = theta2 - args.lr * theta2.grad
-        # The new θs are fresh leaves with .grad None (nothing piles up across steps);
-        # ask agrad to track them again for the next backward.
-        theta1.requires_grad_()
-        theta2.requires_grad_()
+            theta1 -= args.lr * theta1.grad
+            theta2 -= args.lr * theta2.grad
+        theta1.grad = None  # .grad accumulates across backward() calls: reset it
+        theta2.grad = None
 
     predictions = ag.astype(L3 > 0.5, ag.int64)[:, 0].numpy()  # to the host, only to print
     print("outputs L3:", " ".join(f"{v:.3f}" for v in L3[:, 0].numpy()))
