@@ -12,7 +12,7 @@ only reads attributes of an already-resolved :class:`Backend`.
 
 from __future__ import annotations
 
-import contextlib
+import importlib
 import math
 import types
 
@@ -39,6 +39,7 @@ _MODULE_ALIASES = {
 }
 
 _INSTALL_HINT = {
+    "numpy": "install NumPy: pip install numpy",
     "cupy": "install CuPy for your CUDA version: pip install 'agrad[cuda12]' (or agrad[cuda13])",
     "torch": "install PyTorch: pip install torch",
     "jax": "install JAX: pip install jax",
@@ -148,10 +149,6 @@ class Backend:
 
     def default_device(self):
         return _normalize_device(self, None)
-
-    def device_context(self, device):
-        """A context manager making ``device`` current (CuPy allocates on the current device)."""
-        return contextlib.nullcontext()
 
     # ---- data movement ------------------------------------------------------------------
     def to_numpy(self, raw) -> np.ndarray:
@@ -271,48 +268,19 @@ _BY_ARRAY_TYPE: dict[type, Backend] = {}
 
 
 def _make(name: str) -> Backend:
-    if name == "numpy":
-        import array_api_compat.numpy as xnp
-
-        return Backend("numpy", xnp, False, fix=_fix_numpy, index_add=_index_add_numpy)
-    if name == "cupy":
-        try:
-            import array_api_compat.cupy as xcp
-        except ImportError as e:
-            raise ImportError(
-                f"agrad: backend 'cupy' is not available ({e}); {_INSTALL_HINT['cupy']}"
-            ) from None
-        bk = _CupyBackend("cupy", xcp, True, index_add=_index_add_cupy)
-        return bk
-    if name == "torch":
-        try:
-            import array_api_compat.torch as xt
-        except ImportError as e:
-            raise ImportError(
-                f"agrad: backend 'torch' is not available ({e}); {_INSTALL_HINT['torch']}"
-            ) from None
-        return Backend("torch", xt, True, index_add=_index_add_torch)
-    if name == "jax":
-        try:
-            import jax.numpy as jnp
-        except ImportError as e:
-            raise ImportError(
-                f"agrad: backend 'jax' is not available ({e}); {_INSTALL_HINT['jax']}"
-            ) from None
-        return Backend("jax", jnp, True, index_add=_index_add_jax)
-    if name == "array_api_strict":
-        try:
-            import array_api_strict
-        except ImportError as e:
-            raise ImportError(
-                f"agrad: backend 'array_api_strict' is not available ({e}); "
-                f"{_INSTALL_HINT['array_api_strict']}"
-            ) from None
-        return Backend("array_api_strict", array_api_strict, True)
-    raise ValueError(
-        f"agrad: unknown backend {name!r}; use one of {', '.join(map(repr, BACKEND_NAMES))} "
-        "or pass an Array API namespace module"
-    )
+    spec = _SPECS.get(name)
+    if spec is None:
+        raise ValueError(
+            f"agrad: unknown backend {name!r}; use one of {', '.join(map(repr, BACKEND_NAMES))} "
+            "or pass an Array API namespace module"
+        )
+    module_name, cls, multi_device, fix, index_add = spec
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        hint = _INSTALL_HINT.get(name, "")
+        raise ImportError(f"agrad: backend {name!r} is not available ({e}); {hint}") from None
+    return cls(name, module, multi_device, fix=fix, index_add=index_add)
 
 
 class _CupyBackend(Backend):  # pragma: no cover - needs a CUDA device
@@ -322,12 +290,19 @@ class _CupyBackend(Backend):  # pragma: no cover - needs a CUDA device
         super().__init__(*args, **kwargs)
         self.ctx = _cupy_ctx
 
-    def device_context(self, device):
-        return device  # a cupy.cuda.Device is itself a context manager
 
-
-def _cupy_ctx(device):  # pragma: no cover - needs a CUDA device
+def _cupy_ctx(device):  # pragma: no cover - a cupy.cuda.Device is its own context manager
     return device
+
+
+# name -> (namespace module, Backend class, multi-device, result fix, scatter-add fast path)
+_SPECS = {
+    "numpy": ("array_api_compat.numpy", Backend, False, _fix_numpy, _index_add_numpy),
+    "cupy": ("array_api_compat.cupy", _CupyBackend, True, None, _index_add_cupy),
+    "torch": ("array_api_compat.torch", Backend, True, None, _index_add_torch),
+    "jax": ("jax.numpy", Backend, True, None, _index_add_jax),
+    "array_api_strict": ("array_api_strict", Backend, True, None, None),
+}
 
 
 def get_backend(backend) -> Backend:
