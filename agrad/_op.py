@@ -132,11 +132,13 @@ class Primitive:
 def _record(prim, args, raws, static, out, bk, dev, multi):
     parents = []
     meta = []
+    rdt = None  # the dtype of an input that requires grad (so it is floating)
     for a, r in zip(args, raws):
         if isinstance(a, Tensor) and a.requires_grad:
             n = a._node
             parents.append(a if n is None else (n if n.nout == 1 else (n, getattr(a, "_idx", 0))))
-            meta.append((r.shape, r.dtype))
+            rdt = r.dtype
+            meta.append((r.shape, rdt))
         else:
             parents.append(None)
             meta.append(None)
@@ -153,7 +155,7 @@ def _record(prim, args, raws, static, out, bk, dev, multi):
             t._idx = k
             res.append(t)
         return tuple(res)
-    if not bk.floating(out.dtype):  # integer/bool results carry no gradient
+    if out.dtype is not rdt and not bk.floating(out.dtype):  # int/bool results: no gradient
         return _wrap(out, bk, dev)
     node = Node(prim, bk, dev, tuple(parents), tuple(meta), saved, keep_out, static)
     return _wrap(out, bk, dev, node)

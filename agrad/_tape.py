@@ -326,7 +326,7 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
             continue
         if node.retained is not None:  # retain_grad() on the tensor this node produced
             _retain(node, g, create_graph)
-        if node in stop:
+        if stop and node in stop:
             for (tn, idx), ks in node_targets.items():
                 if tn is node:
                     gi = g if node.nout == 1 else g[idx]
@@ -377,17 +377,14 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
 
     if inputs is not None:
         for leaf, ks in leaf_targets.items():
-            g = leaf_acc.get(leaf)
-            if g is not None:
-                for k in ks:
-                    results[k] = (
-                        g if create_graph else _wrap(_fixed(leaf._bk, g), leaf._bk, leaf._dev)
-                    )
-        if not create_graph:
-            for k, (t, g) in enumerate(zip(inputs, results)):
-                if g is not None and not isinstance(g, Tensor):
-                    results[k] = _wrap(_fixed(t._bk, g), t._bk, t._dev)
-        return results
+            for k in ks:
+                results[k] = leaf_acc.get(leaf)
+        if create_graph:
+            return results
+        return [
+            None if g is None else _wrap(_fixed(t._bk, g), t._bk, t._dev)
+            for t, g in zip(inputs, results)
+        ]
 
     for leaf, g in leaf_acc.items():
         if not create_graph:
@@ -416,7 +413,7 @@ def _as_tensors(node, Tensor, wrap):
     bk, dev = node.bk, node.dev
     args = []
     for p, a in zip(node.parents, node.saved):
-        if a is None or not _is_array(a, bk):
+        if a is None or not _is_array(a):
             args.append(a)
         elif p is None:
             args.append(wrap(a, bk, dev))
@@ -435,5 +432,5 @@ def _as_tensors(node, Tensor, wrap):
     return args, out
 
 
-def _is_array(a, bk):
+def _is_array(a):
     return not isinstance(a, (bool, int, float, complex, str, tuple, list, type(None)))
