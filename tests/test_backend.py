@@ -215,3 +215,14 @@ def test_shift_operators(backend):
     i = ag.asarray(np.array([1, 2]), backend=backend)
     np.testing.assert_array_equal((i << 1).numpy(), [2, 4])
     np.testing.assert_array_equal((8 >> i).numpy(), [4, 2])
+
+
+def test_like_functions_take_backend_and_device(backend):
+    x = ag.asarray(np.ones((2, 3), dtype=np.float32))
+    z = ag.zeros_like(x, backend=backend)
+    assert (z.backend, z.shape, z.dtype) == (backend, (2, 3), ag.float32)
+    f = ag.full_like(x, 2.5, backend=backend, dtype=ag.float64, requires_grad=True)
+    assert f.backend == backend and f.dtype == ag.float64 and f.requires_grad
+    np.testing.assert_array_equal(f.numpy(), np.full((2, 3), 2.5))
+    o = ag.ones_like(z, device=z.device)
+    assert o.backend == backend and o.device == z.device

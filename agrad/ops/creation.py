@@ -208,7 +208,7 @@ def eye(
     return _create("eye", (n_rows, n_cols), {"k": k}, dtype, device, backend, requires_grad)
 
 
-def _like(fname, x, args, dtype, device, requires_grad):
+def _like(fname, x, args, dtype, device, backend, requires_grad):
     if isinstance(x, Tensor):
         bk, dev, raw = x._bk, x._dev, x._data
     else:
@@ -216,30 +216,37 @@ def _like(fname, x, args, dtype, device, requires_grad):
         if bk is None:
             raise TypeError(f"agrad.{fname}: expected a Tensor or an array, got {type(x).__name__}")
         raw, dev = x, bk.device_of(x)
-    if device is not None:
-        dev = bk.normalize_device(device)
+    if backend is not None or device is not None:
+        to_bk, to_dev = _target(backend, device, bk if backend is None else None)
+        if to_bk is not bk:  # another library: build from x's shape and dtype there
+            base = fname[: -len("_like")]
+            dt = dtype if dtype is not None else bk.dtype(raw.dtype)
+            return _create(base, (tuple(raw.shape), *args), {}, dt, to_dev, to_bk, requires_grad)
+        dev = to_dev if to_dev is not None else dev
     data = getattr(bk.module, fname)(raw, *args, dtype=bk.raw_dtype(dtype), device=dev)
     return _finish(data, bk, requires_grad, fname)
 
 
-def zeros_like(x, /, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def zeros_like(x, /, *, dtype=None, device=None, backend=None, requires_grad=False) -> Tensor:
     """Zeros with the shape, dtype, backend and device of ``x`` (unless given)."""
-    return _like("zeros_like", x, (), dtype, device, requires_grad)
+    return _like("zeros_like", x, (), dtype, device, backend, requires_grad)
 
 
-def ones_like(x, /, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def ones_like(x, /, *, dtype=None, device=None, backend=None, requires_grad=False) -> Tensor:
     """Ones with the shape, dtype, backend and device of ``x`` (unless given)."""
-    return _like("ones_like", x, (), dtype, device, requires_grad)
+    return _like("ones_like", x, (), dtype, device, backend, requires_grad)
 
 
-def empty_like(x, /, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def empty_like(x, /, *, dtype=None, device=None, backend=None, requires_grad=False) -> Tensor:
     """An uninitialised tensor like ``x``."""
-    return _like("empty_like", x, (), dtype, device, requires_grad)
+    return _like("empty_like", x, (), dtype, device, backend, requires_grad)
 
 
-def full_like(x, /, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def full_like(
+    x, /, fill_value, *, dtype=None, device=None, backend=None, requires_grad=False
+) -> Tensor:
     """``fill_value`` everywhere, with the shape, dtype, backend and device of ``x``."""
-    return _like("full_like", x, (fill_value,), dtype, device, requires_grad)
+    return _like("full_like", x, (fill_value,), dtype, device, backend, requires_grad)
 
 
 # ---- to_device: the one differentiable transfer ------------------------------------------
