@@ -72,6 +72,7 @@ class Backend:
         "_to_agrad",
         "_to_raw",
         "_floating",
+        "real_dtypes",
         "_index_add",
         "ctx",
         "__weakref__",
@@ -92,6 +93,10 @@ class Backend:
                 continue
             self._to_raw[dt] = raw
             self._to_agrad[raw] = dt
+        #: raw dtypes of kind "real floating": Python floats and ints combine with these as is
+        reals = [raw for dt, raw in self._to_raw.items() if dt.kind == "real floating"]
+        # NumPy and CuPy name their dtypes by scalar types; arrays report np.dtype objects
+        self.real_dtypes = frozenset(reals + [np.dtype(r) for r in reals if isinstance(r, type)])
         self._index_add = index_add or _index_add_generic
         # The namespace handed to forwards and VJPs: the library's own functions plus extras.
         ns = types.SimpleNamespace(

@@ -83,6 +83,45 @@ class Primitive:
 
     def __call__(self, *args, **static):
         # The hot path: kept flat and free of per-call lookups (see design.md, section 6).
+        if len(args) == 1:  # unary ops on a Tensor skip the argument loop and its checks
+            x = args[0]
+            if type(x) is Tensor and x._bk.ctx is None:
+                bk = x._bk
+                raw = x._data
+                out = self.forward(bk.xp, raw, **static)
+                if type(out) is not tuple:
+                    if bk.fix is not None:
+                        out = bk.fix(out)
+                    if x.requires_grad and self.differentiable and GRAD_ENABLED.get():
+                        return _record1(self, x, raw, static, out, bk)
+                    return _wrap(out, bk, x._dev)
+                return self._finish(args, [raw], static, out, bk, x._dev, x.requires_grad)
+        elif len(args) == 2:  # binary ops on two Tensors, or a real Tensor and a float/int
+            a, b = args
+            ta, tb = type(a), type(b)
+            if ta is Tensor:
+                bk, dev = a._bk, a._dev
+                if tb is Tensor:
+                    fast = b._bk is bk and (not bk.multi_device or b._dev == dev)
+                    rg = a.requires_grad or b.requires_grad
+                    rb = b._data
+                else:
+                    fast = (tb is float or tb is int) and a._data.dtype in bk.real_dtypes
+                    rg = a.requires_grad
+                    rb = b
+                ra = a._data
+            elif tb is Tensor and (ta is float or ta is int):
+                bk, dev = b._bk, b._dev
+                rb = b._data
+                fast = rb.dtype in bk.real_dtypes
+                rg = b.requires_grad
+                ra = a
+            else:
+                fast = False
+            if fast and bk.ctx is None:
+                return self._finish(
+                    args, [ra, rb], static, self.forward(bk.xp, ra, rb, **static), bk, dev, rg
+                )
         raws = []
         ref = None
         rg = False
@@ -115,6 +154,10 @@ class Primitive:
         else:  # pragma: no cover - CuPy: allocate on the inputs' device
             with bk.ctx(dev):
                 out = self.forward(bk.xp, *raws, **static)
+        return self._finish(args, raws, static, out, bk, dev, rg)
+
+    def _finish(self, args, raws, static, out, bk, dev, rg):
+        """Wrap the forward's result(s); record a node when gradients are wanted."""
         fix = bk.fix
         if type(out) is tuple:
             if fix is not None:
@@ -127,6 +170,26 @@ class Primitive:
         if rg and self.differentiable and GRAD_ENABLED.get():
             return _record(self, args, raws, static, out, bk, dev, False)
         return _wrap(out, bk, dev)
+
+
+def _record1(prim, x, raw, static, out, bk):
+    """:func:`_record` for one Tensor argument that requires grad and one output."""
+    n = x._node
+    parent = x if n is None else (n if n.nout == 1 else (n, getattr(x, "_idx", 0)))
+    dt = raw.dtype
+    if out.dtype is not dt and not bk.floating(out.dtype):  # int/bool results: no gradient
+        return _wrap(out, bk, x._dev)
+    node = Node(
+        prim,
+        bk,
+        x._dev,
+        (parent,),
+        ((raw.shape, dt),),
+        (raw,) if prim._save_in else (None,),
+        out if prim._save_out else None,
+        static,
+    )
+    return _wrap(out, bk, x._dev, node)
 
 
 def _record(prim, args, raws, static, out, bk, dev, multi):
