@@ -16,10 +16,11 @@ Examples
 
 import math as _math
 
-from . import random, testing
+from . import linalg, random, testing
 from ._backend import BACKEND_NAMES
 from ._dtypes import DTYPES as _DTYPES
 from ._dtypes import DType
+from ._info import *  # noqa: F403  (__array_namespace_info__, data-type functions)
 from ._tape import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._tensor import Tensor
 from .autodiff import grad, value_and_grad, vjp
@@ -117,7 +118,10 @@ from .ops.manipulation import (
     stack,
 )
 from .ops.reduction import cumulative_sum, max, mean, min, prod, std, sum, var
-from .ops.reduction import sum as _sum_all
+from .ops.searching import *  # noqa: F403
+from .ops.sets import *  # noqa: F403
+from .ops.sorting import *  # noqa: F403
+from .ops.utility import *  # noqa: F403
 
 __version__ = "0.1.0"
 __array_api_version__ = "2025.12"
@@ -142,27 +146,3 @@ pi = _math.pi
 inf = _math.inf
 nan = _math.nan
 newaxis = None
-
-
-def all(x, /, *, axis=None, keepdims=False):
-    """Whether every element along ``axis`` is true (not differentiable)."""
-    x = asarray(x)
-    return _wrap_reduce(x, "all", axis, keepdims)
-
-
-def any(x, /, *, axis=None, keepdims=False):
-    """Whether any element along ``axis`` is true (not differentiable)."""
-    x = asarray(x)
-    return _wrap_reduce(x, "any", axis, keepdims)
-
-
-def _wrap_reduce(x, name, axis, keepdims):
-    from ._tensor import _wrap
-
-    data = getattr(x._bk.module, name)(x._data, axis=axis, keepdims=keepdims)
-    if x._bk.fix is not None:
-        data = x._bk.fix(data)
-    return _wrap(data, x._bk, x._dev)
-
-
-del _sum_all

@@ -1,4 +1,15 @@
 """agrad's primitives, grouped like the standard: creation, elementwise, reduction, linalg,
 manipulation, indexing. Importing this package registers every primitive."""
 
-from . import creation, elementwise, indexing, linalg, manipulation, reduction  # noqa: F401
+from . import (  # noqa: F401
+    creation,
+    elementwise,
+    indexing,
+    linalg,
+    manipulation,
+    reduction,
+    searching,
+    sets,
+    sorting,
+    utility,
+)
