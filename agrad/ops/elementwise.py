@@ -502,6 +502,86 @@ def _(xp, g, out, x1, x2):  # d hypot = (x dx + y dy) / hypot
     return h * x1, h * x2
 
 
+# ---- signs and complex parts -------------------------------------------------------------
+@primitive
+def copysign(xp, x1, x2):
+    """``|x1|`` with the sign of ``x2``; d/dx1 = sign(x1) times the sign taken from ``x2``
+    (0 at ``x1 == 0``), d/dx2 = 0."""
+    return xp.copysign(x1, x2)
+
+
+@copysign.defvjp
+def _(xp, g, out, x1, x2):  # out = |x1| s with s = ±1 from x2's sign bit: d/dx1 = sign(x1) s
+    if _scalar(x1):
+        return None, None if _scalar(x2) else xp.zeros_like(g)
+    if _scalar(x2):
+        s = math.copysign(1.0, x2)
+    else:
+        s = 1.0 - 2.0 * xp.astype(xp.signbit(x2), g.dtype)
+    return g * xp.sign(x1) * s, None if _scalar(x2) else xp.zeros_like(g)
+
+
+@primitive(saves="none")
+def nextafter(xp, x1, x2):
+    """The next representable value after ``x1`` toward ``x2``: ``x1`` moved by one ulp, so its
+    derivative is 1 in ``x1`` and 0 in ``x2``."""
+    return xp.nextafter(x1, x2)
+
+
+@nextafter.defvjp
+def _(xp, g, out, x1, x2):  # out = x1 + one ulp
+    return g, xp.zeros_like(g)
+
+
+@primitive(saves="none")
+def real(xp, x):
+    """The real part (for real input, ``x`` itself).
+
+    The gradient with respect to a complex input follows PyTorch's convention (the conjugate
+    Wirtinger derivative, ``dL/dRe + i dL/dIm``): here the real cotangent itself."""
+    return xp.real(x)
+
+
+@real.defvjp
+def _(xp, g, out, x):  # Re z = x: the gradient lands on the real part (the tape casts to complex)
+    return g
+
+
+@primitive(name="imag")
+def _imag(xp, x):
+    return xp.imag(x)
+
+
+@_imag.defvjp
+def _(xp, g, out, x):  # Im z = y: the gradient lands on the imaginary part, 1j * g
+    return xp.astype(g, x.dtype) * 1j
+
+
+def imag(x, /):
+    """The imaginary part of a complex tensor. The gradient with respect to the complex input is
+    ``1j * g`` (PyTorch's convention: ``dL/dRe + 1j dL/dIm``)."""
+    from ._util import as_tensor
+
+    x = as_tensor(x, "imag")
+    if x.dtype.kind != "complex floating":
+        raise TypeError(
+            f"agrad.imag: needs a complex tensor, got {x.dtype} (the standard defines imag for "
+            "complex dtypes only; the imaginary part of a real tensor is zeros_like(x))"
+        )
+    return _imag(x)
+
+
+@primitive(saves="none")
+def conj(xp, x):
+    """The complex conjugate (``x`` itself for real input); gradient ``conj(g)``."""
+    return xp.conj(x)
+
+
+@conj.defvjp
+def _(xp, g, out, x):  # conj is its own adjoint
+    return xp.conj(g)
+
+
 # ---- rounding: zero gradient -----------------------------------------------------------
 @primitive(saves="none")
 def floor(xp, x):

@@ -121,6 +121,8 @@ UNARY = [
     Unary("ceil", off_grid, np.ceil),
     Unary("round", off_grid, np.round),
     Unary("trunc", off_grid, np.trunc),
+    Unary("real", uniform(-2, 2), np.real),
+    Unary("conj", uniform(-2, 2), np.conj),
 ]
 
 BINARY = [
@@ -136,6 +138,8 @@ BINARY = [
     Binary("maximum", uniform(-2, 2), uniform(-2, 2), np.maximum, (0.3, -0.2)),
     Binary("minimum", uniform(-2, 2), uniform(-2, 2), np.minimum, (0.3, -0.2)),
     Binary("hypot", signed(0.3, 1.5), signed(0.3, 1.5), np.hypot, (1.0, -0.5)),
+    Binary("copysign", signed(0.2, 2), signed(0.2, 2), np.copysign, (1.5, -2.0)),
+    Binary("nextafter", uniform(-2, 2), uniform(-2, 2), np.nextafter, (1.0, -1.0)),
 ]
 
 SHAPES = [(), (3,), (2, 3)]
@@ -775,9 +779,32 @@ def test_a_comparison_inside_a_graph_only_selects(backend, rng):
 # ---- completeness -----------------------------------------------------------------------------
 def test_every_elementwise_function_is_tested():
     public = {p.name for p in vars(elementwise).values() if isinstance(p, Primitive)} | {"clip"}
-    tested = {c.name for c in UNARY + BINARY + NONDIFF} | {"where", "clip"}
+    tested = {c.name for c in UNARY + BINARY + NONDIFF} | {"where", "clip", "imag"}
     assert public - tested == set(), f"elementwise ops without tests: {sorted(public - tested)}"
     for name in public:  # each is public, and differentiable ones have a VJP
         assert callable(getattr(ag, name)), name
         p = REGISTRY[name]
         assert p.vjp is not None or not p.differentiable, name
+
+
+def test_complex_parts_follow_pytorchs_gradient_convention(backend):
+    # L = 9 Re z + 4 Im z: the gradient of a complex input is dL/dRe + 1j dL/dIm = 9 + 4j
+    z = ag.asarray(np.array([1 + 2j, 3 - 1j]), backend=backend, requires_grad=True)
+    w = ag.conj(z)
+    loss = ag.sum(ag.real(z) * 2.0 + ag.imag(z) * 5.0 + ag.real(w) * 7.0 + ag.imag(w))
+    loss.backward()
+    assert z.grad.dtype == ag.complex128
+    np.testing.assert_allclose(z.grad.numpy(), [9 + 4j, 9 + 4j])
+    np.testing.assert_allclose(ag.imag(z).numpy(), [2.0, -1.0])
+
+
+def test_imag_of_a_real_tensor_is_refused(backend):
+    with pytest.raises(TypeError, match=r"agrad\.imag: needs a complex tensor, got float64"):
+        ag.imag(tensor([1.0], backend))
+
+
+def test_copysign_takes_the_sign_bit_of_negative_zero(backend):
+    x = tensor([1.5, -2.0, 0.0], backend, requires_grad=True)
+    y = tensor([-0.0, 2.0, -3.0], backend)
+    ag.sum(ag.copysign(x, y)).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [-1.0, -1.0, 0.0])
