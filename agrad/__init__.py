@@ -110,6 +110,7 @@ from .ops.elementwise import (
     where,
 )
 from .ops.indexing import index_add, take, take_along_axis
+from .ops.interchange import from_dlpack
 from .ops.linalg import matmul, matrix_transpose, tensordot, vecdot
 from .ops.manipulation import (
     astype,

@@ -135,6 +135,13 @@ class Tensor:
     def mT(self) -> Tensor:
         return ops.matrix_transpose(self)
 
+    def __dlpack__(self, **kwargs):
+        """Export the data through DLPack (the graph does not travel)."""
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
     def __array_namespace__(self, *, api_version=None):
         from . import _namespace
 

@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     creation,
     elementwise,
     indexing,
+    interchange,
     linalg,
     manipulation,
     reduction,
