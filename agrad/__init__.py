@@ -109,7 +109,7 @@ from .ops.elementwise import (
     trunc,
     where,
 )
-from .ops.indexing import index_add, take, take_along_axis
+from .ops.indexing import index_add, index_set, take, take_along_axis
 from .ops.interchange import from_dlpack
 from .ops.linalg import matmul, matrix_transpose, tensordot, vecdot
 from .ops.manipulation import (

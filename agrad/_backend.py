@@ -103,6 +103,7 @@ class Backend:
             **{k: v for k, v in vars(module).items() if not k.startswith("__")}
         )
         ns.index_add = self.index_add
+        ns.index_set = self.index_set
         ns.__name__ = f"agrad-{name}"
         self.xp = ns
 
@@ -177,6 +178,29 @@ class Backend:
         except Exception:
             host = obj if isinstance(obj, np.ndarray) else _foreign_to_numpy(obj)
             return self.module.asarray(host, dtype=rdt, device=device)
+
+    def index_set(self, x, key, values):
+        """``x`` with ``x[key] = values``, not in place (``x`` is untouched)."""
+        xp = self.module
+        if self.name == "jax":  # pragma: no cover - exercised when JAX is installed
+            return x.at[key].set(values)
+        out = xp.asarray(x, copy=True)
+        try:
+            out[key] = values
+            return out
+        except (IndexError, TypeError):
+            pass
+        # libraries whose __setitem__ takes no integer arrays (array-api-strict): blend through
+        # scatter-adds; where an index repeats, its values are averaged (the standard leaves
+        # repeated writes unspecified)
+        zeros = xp.zeros(x.shape, dtype=x.dtype, device=x.device)
+        shape = tuple(x[key].shape)
+        if not hasattr(values, "shape"):
+            values = xp.asarray(values, dtype=x.dtype, device=x.device)
+        values = xp.broadcast_to(values, shape)
+        hits = self.index_add(zeros, key, xp.ones(shape, dtype=x.dtype, device=x.device))
+        sums = self.index_add(zeros, key, values)
+        return xp.where(hits > 0, sums / xp.where(hits > 0, hits, 1), x)
 
     def index_add(self, x, key, values):
         """``x`` with ``values`` added at ``x[key]``; repeated indices accumulate. Not in place."""

@@ -432,12 +432,7 @@ class Tensor:
         from ._tape import GRAD_ENABLED
 
         recording = GRAD_ENABLED.get()
-        if recording and self.requires_grad and self._node is None:
-            raise RuntimeError(
-                f"agrad: a leaf tensor that requires grad cannot be updated in place "
-                f"(x {symbol}= y) while gradients are recorded; do it inside `with ag.no_grad():`"
-                " (parameter updates), or write x = x " + symbol + " y"
-            )
+        _check_leaf_update(self, recording, f"x {symbol}= y", f"x = x {symbol} y")
         out = op(self, other)
         if tuple(out._data.shape) != tuple(self._data.shape):
             raise ValueError(
@@ -449,6 +444,10 @@ class Tensor:
                 f"agrad: x {symbol}= y would change x's dtype from {self.dtype} to {out.dtype}; "
                 "an in-place update keeps the dtype (cast y first, or write x = x " + symbol + " y)"
             )
+        return self._become(out, recording)
+
+    def _become(self, out, recording):
+        """Take ``out``'s array (and node, when recording) as this tensor's own."""
         self._data = out._data
         if recording:
             self._node = out._node
@@ -457,6 +456,15 @@ class Tensor:
             self._node = None
             self.requires_grad = False
         return self
+
+    def __setitem__(self, key, value):
+        """``x[key] = value``, recorded functionally like the in-place operators: the new value
+        flows to later ops, ``value`` receives its gradient, earlier saved values stay valid."""
+        from ._tape import GRAD_ENABLED
+
+        recording = GRAD_ENABLED.get()
+        _check_leaf_update(self, recording, "x[key] = v", "x = ag.index_set(x, key, v)")
+        self._become(ops.index_set(self, key, value), recording)
 
     def __iadd__(self, other):
         return self._inplace(ops.add, other, "+")
@@ -507,6 +515,15 @@ def _dev_str(dev) -> str:
     if s.startswith("array_api_strict.Device("):
         s = s[len("array_api_strict.Device(") : -1].strip("'")
     return s.replace("<CUDA Device ", "cuda:").rstrip(">")
+
+
+def _check_leaf_update(t, recording, what, instead):
+    if recording and t.requires_grad and t._node is None:
+        raise RuntimeError(
+            f"agrad: a leaf tensor that requires grad cannot be updated in place ({what}) while "
+            f"gradients are recorded; do it inside `with ag.no_grad():` (parameter updates), or "
+            f"write {instead}"
+        )
 
 
 def _check_can_require_grad(t, where):

@@ -206,3 +206,48 @@ def test_in_place_keeps_shape_and_dtype(backend):
         a += ag.ones(2, dtype=ag.float64, backend=backend)
     a += 1.0
     np.testing.assert_array_equal(a.numpy(), [2.0, 2.0])
+
+
+def test_setitem_is_differentiable_in_the_tensor_and_the_value(backend):
+    x = ag.asarray(np.arange(6.0).reshape(2, 3), backend=backend, requires_grad=True)
+    v = ag.asarray(np.array([10.0, 20.0]), backend=backend, requires_grad=True)
+    h = x * 1.0
+    h[:, 1] = v
+    h[ag.asarray(np.array([0]), backend=backend), 2] = 7.0
+    np.testing.assert_array_equal(h.numpy(), [[0.0, 10.0, 7.0], [3.0, 20.0, 5.0]])
+    ag.sum(h * h).backward()
+    # overwritten entries pass no gradient to x; the value gets d(sum h^2)/dh at its places
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 0.0, 0.0], [6.0, 0.0, 10.0]])
+    np.testing.assert_array_equal(v.grad.numpy(), [20.0, 40.0])
+
+
+def test_setitem_with_a_mask_and_higher_order(backend):
+    xn = np.array([0.5, -0.8, 2.0])
+    x = ag.asarray(xn, backend=backend)
+
+    def f(a):
+        h = a * a
+        h[h > 1.0] = 0.0
+        return h * a
+
+    assert ag.testing.gradcheck(f, x) and ag.testing.gradgradcheck(f, x)
+    np.testing.assert_allclose(f(x).numpy(), np.where(xn**2 > 1, 0.0, xn**3))
+
+
+def test_setitem_on_a_leaf_that_requires_grad(backend):
+    w = ag.asarray(np.zeros(3), backend=backend, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"cannot be updated in place \(x\[key\] = v\).*no_grad"):
+        w[0] = 1.0
+    with ag.no_grad():
+        w[0] = 1.0
+    assert w.is_leaf and w.requires_grad
+    np.testing.assert_array_equal(w.numpy(), [1.0, 0.0, 0.0])
+
+
+def test_setitem_leaves_earlier_saved_values_valid(backend):
+    x = ag.asarray(np.array([1.0, 2.0]), backend=backend, requires_grad=True)
+    h = x * 3.0
+    y = ag.exp(h)  # saves exp(h) for its backward
+    h[0] = 100.0  # later writes never touch the buffers a node saved
+    ag.sum(y).backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3.0 * np.exp([3.0, 6.0]))

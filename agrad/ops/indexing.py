@@ -328,6 +328,42 @@ def index_add(x, key, values, /):
     return _index_add(x, values, key=key)
 
 
+@primitive(saves="none")
+def _index_set(xp, x, values, *, key):
+    return xp.index_set(x, key, values)
+
+
+@_index_set.defvjp
+def _(xp, g, out, x, values, *, key):  # x's gradient stops where it was overwritten
+    return xp.index_set(g, key, 0.0), g[key]
+
+
+def index_set(x, key, values, /):
+    """``x`` with ``x[key] = values``, not in place (JAX's ``x.at[key].set(values)``).
+    Differentiable in ``x`` (zero where overwritten) and ``values``; ``x[key] = v`` on a
+    Tensor records this.
+
+    Examples
+    --------
+    >>> import agrad as ag
+    >>> ag.index_set(ag.zeros(3), 1, 5.0)
+    Tensor([0., 5., 0.], backend='numpy', device='cpu', dtype=float64)
+    """
+    x = as_tensor(x, "index_set")
+    if isinstance(values, (bool, int, float, complex)):  # a 0-d tensor of x's dtype
+        from .creation import asarray
+
+        values = asarray(values, dtype=x.dtype, device=x._dev, backend=x._bk)
+    key = _raw_key(x, key, "index_set")
+    split = _split_none(key, shape_of(x))
+    if split is not None:
+        from .manipulation import broadcast_to, reshape
+
+        key, out_shape, sel_shape = split
+        values = reshape(broadcast_to(values, out_shape), sel_shape)
+    return _index_set(x, values, key=key)
+
+
 def take(x, indices, /, *, axis=None):
     """Elements of ``x`` at integer ``indices`` along ``axis`` (optional for 1-D ``x``)."""
     x = as_tensor(x, "take")
@@ -388,3 +424,4 @@ def take_along_axis(x, indices, /, *, axis=-1):
 
 
 ops.getitem = getitem  # Tensor.__getitem__ dispatches here
+ops.index_set = index_set  # and Tensor.__setitem__ here
