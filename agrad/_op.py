@@ -42,9 +42,15 @@ class Primitive:
         What the VJP needs kept alive until backward: unsaved values reach it as ``None``.
     differentiable : bool
         False for ops whose outputs are integers or booleans: they never record a node.
+    promotes, promote_from : bool, int
+        Tensor arguments from position ``promote_from`` on must be of one kind (bool, integer,
+        floating), as the standard's type promotion requires; ``promotes=False`` for ops whose
+        array arguments play different roles (indices, counts).
     """
 
     __slots__ = (
+        "promotes",
+        "promote_from",
         "name",
         "forward",
         "vjp",
@@ -56,7 +62,16 @@ class Primitive:
         "__dict__",
     )
 
-    def __init__(self, forward, *, name=None, saves="inputs", differentiable=True):
+    def __init__(
+        self,
+        forward,
+        *,
+        name=None,
+        saves="inputs",
+        differentiable=True,
+        promote_from=0,
+        promotes=True,
+    ):
         if saves not in _SAVES:
             raise ValueError(f"saves must be one of {_SAVES}, got {saves!r}")
         self.name = name or forward.__name__.lstrip("_")  # _sum (behind ag.sum) is "sum"
@@ -66,6 +81,8 @@ class Primitive:
         self._save_in = saves in ("inputs", "all")
         self._save_out = saves in ("out", "all")
         self.differentiable = differentiable
+        self.promotes = promotes  # tensor arguments must share a kind (the standard's promotion)
+        self.promote_from = promote_from  # where(condition, x1, x2) promotes x1 and x2 only
         self.__doc__ = forward.__doc__
         self.__wrapped__ = forward
         REGISTRY[self.name] = self
@@ -102,7 +119,11 @@ class Primitive:
             if ta is Tensor:
                 bk, dev = a._bk, a._dev
                 if tb is Tensor:
-                    fast = b._bk is bk and (not bk.multi_device or b._dev == dev)
+                    fast = (
+                        b._bk is bk
+                        and (not bk.multi_device or b._dev == dev)
+                        and b._data.dtype is a._data.dtype
+                    )
                     rg = a.requires_grad or b.requires_grad
                     rb = b._data
                 else:
@@ -127,12 +148,15 @@ class Primitive:
         rg = False
         scalars = False
         loose = False
+        mixed = False
         for a in args:
             if isinstance(a, Tensor):
                 if ref is None:
                     ref = a
                 elif a._bk is not ref._bk or (ref._bk.multi_device and a._dev != ref._dev):
                     _mismatch(self.name, args)
+                elif a._data.dtype is not ref._data.dtype:
+                    mixed = True
                 if a.requires_grad:
                     rg = True
                 raws.append(a._data)
@@ -145,8 +169,11 @@ class Primitive:
                 raws.append(a)
         if loose or ref is None:
             args, raws, ref = _coerce(self.name, args, raws, ref)
+            mixed = True
         elif scalars:
             _check_scalars(self.name, args, ref)
+        if mixed and self.promotes:
+            _check_kinds(self.name, args[self.promote_from :])
         bk = ref._bk
         dev = ref._dev
         if bk.ctx is None:
@@ -222,6 +249,31 @@ def _record(prim, args, raws, static, out, bk, dev, multi):
         return _wrap(out, bk, dev)
     node = Node(prim, bk, dev, tuple(parents), tuple(meta), saved, keep_out, static)
     return _wrap(out, bk, dev, node)
+
+
+_KIND_GROUP = {
+    "bool": "bool",
+    "signed integer": "integer",
+    "unsigned integer": "integer",
+    "real floating": "floating",
+    "complex floating": "floating",
+}
+
+
+def _check_kinds(name, args):
+    """Tensors of different kinds (bool, integer, floating) do not promote in the standard."""
+    seen = {}
+    for a in args:
+        if isinstance(a, Tensor):
+            dt = a.dtype
+            seen.setdefault(_KIND_GROUP[dt.kind], dt)
+    if len(seen) > 1:
+        got = " and ".join(f"{dt}" for dt in seen.values())
+        raise TypeError(
+            f"agrad.{name}: cannot combine {got} tensors: the Array API defines no promotion "
+            "between bool, integer and floating dtypes. Convert one first, e.g. "
+            "ag.astype(x, ag.float64)."
+        )
 
 
 def _check_scalars(name, args, ref):
@@ -343,11 +395,20 @@ def _mismatch(name, args):
     )
 
 
-def primitive(forward=None, *, name=None, saves="inputs", differentiable=True):
+def primitive(
+    forward=None, *, name=None, saves="inputs", differentiable=True, promote_from=0, promotes=True
+):
     """Decorator turning ``forward(xp, *arrays, **static)`` into a :class:`Primitive`."""
 
     def make(fn):
-        return Primitive(fn, name=name, saves=saves, differentiable=differentiable)
+        return Primitive(
+            fn,
+            name=name,
+            saves=saves,
+            differentiable=differentiable,
+            promote_from=promote_from,
+            promotes=promotes,
+        )
 
     return make if forward is None else make(forward)
 

@@ -226,3 +226,22 @@ def test_like_functions_take_backend_and_device(backend):
     np.testing.assert_array_equal(f.numpy(), np.full((2, 3), 2.5))
     o = ag.ones_like(z, device=z.device)
     assert o.backend == backend and o.device == z.device
+
+
+def test_tensors_of_different_kinds_do_not_promote(backend):
+    f = ag.asarray(np.ones(2), backend=backend)
+    i = ag.asarray(np.array([1, 2]), backend=backend)
+    b = ag.asarray(np.array([True, False]), backend=backend)
+    with pytest.raises(
+        TypeError,
+        match=r"agrad\.multiply: cannot combine float64 and int64 "
+        r"tensors.*ag\.astype",
+    ):
+        f * i
+    with pytest.raises(TypeError, match=r"agrad\.add: cannot combine int64 and bool"):
+        i + b
+    # within a kind the standard promotes: float32 with float64 gives float64
+    f32 = ag.asarray(np.ones(2, dtype=np.float32), backend=backend)
+    assert (f32 + f).dtype == ag.float64
+    # where's condition is not promoted with its branches
+    assert ag.where(b, f, f32).dtype == ag.float64

@@ -612,7 +612,7 @@ for _p in (floor, ceil, round, trunc):
 
 
 # ---- selection ----------------------------------------------------------------------------
-@primitive(saves="inputs")
+@primitive(saves="inputs", promote_from=1)
 def where(xp, condition, x1, x2):
     """``x1`` where ``condition`` holds, else ``x2``."""
     return xp.where(condition, x1, x2)
