@@ -33,9 +33,12 @@ from .ops.creation import (
     full,
     full_like,
     linspace,
+    meshgrid,
     ones,
     ones_like,
     to_device,
+    tril,
+    triu,
     zeros,
     zeros_like,
 )
@@ -114,16 +117,22 @@ from .ops.interchange import from_dlpack
 from .ops.linalg import matmul, matrix_transpose, tensordot, vecdot
 from .ops.manipulation import (
     astype,
+    broadcast_arrays,
     broadcast_to,
     concat,
     expand_dims,
     flip,
+    moveaxis,
     permute_dims,
+    repeat,
     reshape,
+    roll,
     squeeze,
     stack,
+    tile,
+    unstack,
 )
-from .ops.reduction import cumulative_sum, max, mean, min, prod, std, sum, var
+from .ops.reduction import cumulative_prod, cumulative_sum, max, mean, min, prod, std, sum, var
 from .ops.searching import *  # noqa: F403
 from .ops.sets import *  # noqa: F403
 from .ops.sorting import *  # noqa: F403

@@ -304,3 +304,67 @@ def to_device(x, device, /, *, stream=None, backend=None) -> Tensor:
 
 
 ops.to_device = to_device  # Tensor.to_device dispatches here, not to the bare primitive
+
+
+# ---- meshgrid, tril, triu: composites, differentiable through reshape/broadcast and where ------
+def meshgrid(*arrays, indexing="xy"):
+    """Coordinate grids from 1-D tensors, as a list (``indexing="xy"``: Cartesian, the first two
+    output axes swapped; ``"ij"``: matrix). Differentiable: each grid is a broadcast of its
+    input, so its gradient sums the grid's cotangent over the other axes."""
+    from .manipulation import broadcast_to, reshape
+
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"agrad.meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    tensors = [x if isinstance(x, Tensor) else asarray(x) for x in arrays]
+    bad = [t.shape for t in tensors if t.ndim != 1]
+    if bad:
+        raise ValueError(
+            f"agrad.meshgrid: every input must be 1-D, got shapes {[t.shape for t in tensors]}"
+        )
+    if len({t.dtype for t in tensors}) > 1:
+        raise TypeError(
+            "agrad.meshgrid: every input must have one dtype, got "
+            f"{[str(t.dtype) for t in tensors]}"
+        )
+    n = len(tensors)
+    pos = list(range(n))
+    if indexing == "xy" and n >= 2:
+        pos[0], pos[1] = 1, 0
+    shape = [0] * n
+    for p, t in zip(pos, tensors):
+        shape[p] = t.shape[0]
+    shape = tuple(shape)
+    out = []
+    for p, t in zip(pos, tensors):
+        one = [1] * n
+        one[p] = t.shape[0]
+        out.append(broadcast_to(reshape(t, tuple(one)), shape))
+    return out
+
+
+def _triangle(x, k, op, lower):
+    from .elementwise import where
+
+    if not isinstance(x, Tensor):
+        x = asarray(x)
+    if x.ndim < 2:
+        raise ValueError(f"agrad.{op}: needs at least two dimensions, got shape {x.shape}")
+    if not isinstance(k, int) or isinstance(k, bool):
+        raise TypeError(f"agrad.{op}: k must be an int, got {k!r}")
+    m, n = x.shape[-2:]
+    rows = arange(m, device=x.device, backend=x._bk)[:, None]
+    cols = arange(n, device=x.device, backend=x._bk)[None, :]
+    keep = (cols - rows <= k) if lower else (cols - rows >= k)
+    return where(keep, x, zeros_like(x))
+
+
+def tril(x, /, *, k=0):
+    """The lower triangle of the last two axes of ``x`` (on and below diagonal ``k``), zeros
+    elsewhere. A composite with ``where``: the gradient is the cotangent masked the same way."""
+    return _triangle(x, k, "tril", True)
+
+
+def triu(x, /, *, k=0):
+    """The upper triangle of the last two axes of ``x`` (on and above diagonal ``k``), zeros
+    elsewhere. A composite with ``where``: the gradient is the cotangent masked the same way."""
+    return _triangle(x, k, "triu", False)

@@ -1,5 +1,6 @@
 """Manipulation functions: reshape, permute_dims, expand_dims, squeeze, broadcast_to, concat,
-stack, flip, and the data-type conversion ``astype``.
+stack, flip, roll, unstack, the data-type conversion ``astype``, and the composites moveaxis,
+repeat, tile and broadcast_arrays (built from the primitives, so they need no VJP).
 
 Their VJPs only move values around (no saved data), so they keep nothing alive.
 
@@ -18,6 +19,7 @@ import math
 import numbers
 
 from .._op import primitive
+from .._tensor import _wrap
 from ._util import as_tensor, norm_axes, norm_axis, shape_of
 
 
@@ -236,3 +238,210 @@ def astype(x, dtype, /, *, copy=True, device=None):
     if device is not None:
         x = x.to_device(device)
     return _astype(x, dtype=x._bk.raw_dtype(dtype), copy=copy)
+
+
+# ---- moveaxis, repeat, roll, tile, unstack, broadcast_arrays ---------------------------------
+def _axes_tuple(axes, ndim, op, what):
+    """``axes`` (an int or a tuple of ints) as a tuple of non-negative axes, order kept."""
+    given = (axes,) if isinstance(axes, numbers.Integral) else tuple(axes)
+    out = []
+    for a in given:
+        if not isinstance(a, numbers.Integral) or isinstance(a, bool):
+            raise TypeError(f"agrad.{op}: {what} must be an int or a tuple of ints, got {axes!r}")
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise ValueError(
+                f"agrad.{op}: {what} {a} is out of range for a tensor with {ndim} dimensions"
+            )
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"agrad.{op}: repeated axis in {what} {axes!r}")
+    return tuple(out)
+
+
+def moveaxis(x, source, destination, /):
+    """Move the axes ``source`` of ``x`` to the positions ``destination`` (a composite of
+    :func:`permute_dims`)."""
+    x = as_tensor(x, "moveaxis")
+    src = _axes_tuple(source, x.ndim, "moveaxis", "source")
+    dst = _axes_tuple(destination, x.ndim, "moveaxis", "destination")
+    if len(src) != len(dst):
+        raise ValueError(
+            f"agrad.moveaxis: source {source!r} and destination {destination!r} must have the "
+            f"same number of elements (tensor of shape {x.shape})"
+        )
+    order = [a for a in range(x.ndim) if a not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute_dims(x, tuple(order))
+
+
+def repeat(x, repeats, /, *, axis=None):
+    """Repeat each element of ``x`` ``repeats`` times along ``axis`` (``None``: of the flattened
+    ``x``). ``repeats`` is an int or a 1-D integer array (one count per element, or one count
+    for all). A composite: int counts broadcast a new axis, array counts gather with ``take``
+    (whose scatter-add VJP sums the copies)."""
+    from .indexing import take
+
+    x = as_tensor(x, "repeat")
+    if axis is None:
+        x = reshape(x, (-1,))
+        axis = 0
+    elif x.ndim == 0:
+        raise ValueError(f"agrad.repeat: axis {axis} is out of range for a 0-d tensor")
+    axis = norm_axis(axis, x.ndim, "repeat")
+    n = x.shape[axis]
+    if isinstance(repeats, numbers.Integral) and not isinstance(repeats, bool):
+        r = int(repeats)
+        if r < 0:
+            raise ValueError(f"agrad.repeat: repeats must be non-negative, got {r}")
+        shape = x.shape
+        y = broadcast_to(
+            expand_dims(x, axis=axis + 1), shape[: axis + 1] + (r,) + shape[axis + 1 :]
+        )
+        return reshape(y, shape[:axis] + (n * r,) + shape[axis + 1 :])
+    if isinstance(repeats, (bool, float, complex)):
+        raise TypeError(
+            f"agrad.repeat: repeats must be an int or an integer array, got {repeats!r}"
+        )
+    reps = as_tensor(repeats, "repeat")
+    if reps.dtype.kind not in ("signed integer", "unsigned integer"):
+        raise TypeError(f"agrad.repeat: repeats must have an integer dtype, got {reps.dtype}")
+    if reps.ndim != 1 or reps.shape[0] not in (1, n):
+        raise ValueError(
+            f"agrad.repeat: repeats of shape {reps.shape} do not match axis {axis} of length {n} "
+            f"(tensor of shape {x.shape}); give one count per element or a single count"
+        )
+    if reps._bk is not x._bk or (x._bk.multi_device and reps._dev != x._dev):
+        raise ValueError(
+            f"agrad.repeat: repeats ({reps._bk.name}) and x ({x._bk.name}) must share one "
+            "backend and device"
+        )
+    xp, raw = x._bk.xp, reps._data
+    if bool(xp.any(raw < 0)):
+        raise ValueError("agrad.repeat: repeats must be non-negative")
+    idx = xp.repeat(xp.arange(n, dtype=raw.dtype, device=raw.device), raw)
+    if x._bk.fix is not None:
+        idx = x._bk.fix(idx)
+    return take(x, _wrap(idx, x._bk, x._dev), axis=axis)
+
+
+def _roll_slices(xp, v, shifts, axes):
+    """``v`` rolled by ``shifts`` along ``axes`` with slices and ``concat`` (differentiable in
+    both modes, hence roll's VJP)."""
+    for s, ax in zip(shifts, axes):
+        n = v.shape[ax]
+        s = s % n if n else 0
+        if s:
+            lead = (slice(None),) * ax
+            v = xp.concat(
+                [v[lead + (slice(n - s, n), ...)], v[lead + (slice(0, n - s), ...)]], axis=ax
+            )
+    return v
+
+
+@primitive(saves="none")
+def _roll(xp, x, *, shift, axis, in_shape):
+    return xp.roll(x, shift=shift, axis=axis)
+
+
+@_roll.defvjp
+def _(xp, g, out, x, *, shift, axis, in_shape):  # roll back by -shift
+    back = tuple(-s for s in shift)
+    if axis is None:
+        return xp.reshape(_roll_slices(xp, xp.reshape(g, (-1,)), back, (0,)), in_shape)
+    return _roll_slices(xp, g, back, axis)
+
+
+def roll(x, /, shift, *, axis=None):
+    """Roll the elements of ``x`` by ``shift`` along ``axis`` (``None``: of the flattened ``x``,
+    shape kept). ``shift`` and ``axis`` may be tuples of one length; an int ``shift`` with a tuple
+    ``axis`` rolls every axis by it."""
+    x = as_tensor(x, "roll")
+    shifts = (shift,) if not isinstance(shift, (tuple, list)) else tuple(shift)
+    if any(not isinstance(s, numbers.Integral) or isinstance(s, bool) for s in shifts):
+        raise TypeError(f"agrad.roll: shift must be an int or a tuple of ints, got {shift!r}")
+    shifts = tuple(int(s) for s in shifts)
+    if axis is None:
+        if len(shifts) != 1:
+            raise ValueError(
+                f"agrad.roll: shift {shift!r} needs a tuple axis of the same length (got axis=None)"
+            )
+        return _roll(x, shift=shifts, axis=None, in_shape=shape_of(x))
+    if isinstance(axis, numbers.Integral) and not isinstance(axis, bool):
+        axes = (axis,)
+    else:
+        axes = tuple(axis)
+    if len(shifts) == 1 and len(axes) > 1:
+        shifts = shifts * len(axes)
+    if len(shifts) != len(axes):
+        raise ValueError(
+            f"agrad.roll: shift {shift!r} and axis {axis!r} must have the same length "
+            f"(tensor of shape {x.shape})"
+        )
+    total = {}
+    for s, a in zip(shifts, axes):  # an axis named twice rolls by the sum of its shifts
+        a = norm_axis(a, x.ndim, "roll")
+        total[a] = total.get(a, 0) + s
+    return _roll(x, shift=tuple(total.values()), axis=tuple(total), in_shape=shape_of(x))
+
+
+def tile(x, repetitions, /):
+    """``x`` repeated ``repetitions[i]`` times along each axis ``i`` (shorter ``repetitions`` or
+    a shorter shape is padded with leading ones). A composite: broadcast interleaved axes."""
+    x = as_tensor(x, "tile")
+    reps = (repetitions,) if isinstance(repetitions, numbers.Integral) else tuple(repetitions)
+    if any(not isinstance(r, numbers.Integral) or isinstance(r, bool) or r < 0 for r in reps):
+        raise ValueError(
+            f"agrad.tile: repetitions must be non-negative ints, got {repetitions!r} "
+            f"(tensor of shape {x.shape})"
+        )
+    nd = max(len(reps), x.ndim)
+    reps = (1,) * (nd - len(reps)) + tuple(int(r) for r in reps)
+    shape = (1,) * (nd - x.ndim) + x.shape
+    inter = tuple(d for s in shape for d in (1, s))
+    big = tuple(d for r, s in zip(reps, shape) for d in (r, s))
+    y = broadcast_to(reshape(x, inter), big)
+    return reshape(y, tuple(r * s for r, s in zip(reps, shape)))
+
+
+@primitive(saves="none")
+def _unstack(xp, x, *, axis, n):
+    return tuple(x[(slice(None),) * axis + (k, ...)] for k in range(n))
+
+
+@_unstack.defvjp
+def _(xp, g, out, x, *, axis, n):  # stack the slices' cotangents (zeros for unused ones)
+    gs = list(g) if isinstance(g, (list, tuple)) else [g]  # one output: a bare cotangent
+    ref = next(c for c in gs if c is not None)
+    return xp.stack([xp.zeros_like(ref) if c is None else c for c in gs], axis=axis)
+
+
+def unstack(x, /, *, axis=0):
+    """Split ``x`` along ``axis`` into a tuple of tensors (one per index, ``axis`` removed)."""
+    x = as_tensor(x, "unstack")
+    if x.ndim == 0:
+        raise ValueError("agrad.unstack: needs at least one dimension, got a 0-d tensor")
+    axis = norm_axis(axis, x.ndim, "unstack")
+    n = x.shape[axis]
+    if n == 0:
+        return ()
+    return _unstack(x, axis=axis, n=n)
+
+
+def broadcast_arrays(*arrays):
+    """The tensors broadcast against each other, as a list (composite of
+    :func:`broadcast_to`)."""
+    arrays = [as_tensor(a, "broadcast_arrays") for a in arrays]
+    nd = max((a.ndim for a in arrays), default=0)
+    shape = []
+    for i in range(nd):
+        sizes = {a.shape[i - nd + a.ndim] for a in arrays if i - nd + a.ndim >= 0} - {1}
+        if len(sizes) > 1:
+            raise ValueError(
+                "agrad.broadcast_arrays: shapes "
+                f"{', '.join(str(a.shape) for a in arrays)} do not broadcast together"
+            )
+        shape.append(sizes.pop() if sizes else 1)
+    shape = tuple(shape)
+    return [a if a.shape == shape else broadcast_to(a, shape) for a in arrays]

@@ -1,4 +1,4 @@
-"""Reductions (the standard's statistical functions) and ``cumulative_sum``.
+"""Reductions (the standard's statistical functions), ``cumulative_sum`` and ``cumulative_prod``.
 
 ``sum``, ``prod``, ``max`` and ``min`` are primitives; ``mean``, ``var`` and ``std`` are
 composites of them (their gradients follow). Subgradients: ``max``/``min`` split the gradient
@@ -186,5 +186,64 @@ def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
         axis = 0
     axis = norm_axis(axis, x.ndim, "cumulative_sum")
     return _cumulative_sum(
+        x, axis=axis, dtype=x._bk.raw_dtype(dtype), include_initial=include_initial
+    )
+
+
+def _take_axis(v, axis, start, stop):
+    return v[(slice(None),) * axis + (slice(start, stop), ...)]
+
+
+@primitive(saves="all")
+def _cumulative_prod(xp, x, *, axis, dtype, include_initial):
+    return xp.cumulative_prod(x, axis=axis, dtype=dtype, include_initial=include_initial)
+
+
+@_cumulative_prod.defvjp
+def _(xp, g, out, x, *, axis, dtype, include_initial):
+    # out_k = prod_{i<=k} x_i  =>  dx_j = E_j * R_j, with E_j = prod_{i<j} x_i (the exclusive
+    # product, read off out) and R_j = sum_{k>=j} g_k prod_{j<i<=k} x_i, the reverse linear
+    # recurrence R_j = g_j + x_{j+1} R_{j+1}, solved by recursive doubling in log2(n) steps. No
+    # division, so it is exact and finite at zeros; built from differentiable ops (slices,
+    # concat, products), so second derivatives are exact there too.
+    n = x.shape[axis]
+    if n == 0:
+        return xp.zeros_like(x)
+    if include_initial:  # out_0 = 1 and out_{k+1} = prod_{i<=k} x_i: out[:n] is exclusive
+        g = _take_axis(g, axis, 1, n + 1)
+        excl = _take_axis(out, axis, 0, n)
+    else:
+        excl = xp.concat(
+            [xp.ones_like(_take_axis(out, axis, 0, 1)), _take_axis(out, axis, 0, n - 1)],
+            axis=axis,
+        )
+    r = g
+    a = xp.concat([_take_axis(x, axis, 1, n), xp.zeros_like(_take_axis(x, axis, 0, 1))], axis=axis)
+    s = 1
+    while s < n:  # r_j += a_j r_{j+s}; a_j *= a_{j+s} (zero past the end)
+        pad = xp.zeros_like(_take_axis(r, axis, 0, s))
+        r = r + a * xp.concat([_take_axis(r, axis, s, n), pad], axis=axis)
+        if 2 * s < n:
+            pad = xp.zeros_like(_take_axis(a, axis, 0, s))
+            a = a * xp.concat([_take_axis(a, axis, s, n), pad], axis=axis)
+        s *= 2
+    return excl * r
+
+
+def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
+    """Cumulative product along ``axis`` (required unless ``x`` is 1-D). Its gradient is exact
+    and finite where ``x`` has zeros (no division by ``x``), and so is its second derivative."""
+    x = as_tensor(x, "cumulative_prod")
+    if x.ndim == 0:
+        raise ValueError("agrad.cumulative_prod: needs at least one dimension, got a 0-d tensor")
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(
+                f"agrad.cumulative_prod: axis is required for a tensor of shape {x.shape} "
+                "(only 1-D tensors may omit it)"
+            )
+        axis = 0
+    axis = norm_axis(axis, x.ndim, "cumulative_prod")
+    return _cumulative_prod(
         x, axis=axis, dtype=x._bk.raw_dtype(dtype), include_initial=include_initial
     )
