@@ -204,6 +204,8 @@ class Backend:
 
     def index_add(self, x, key, values):
         """``x`` with ``values`` added at ``x[key]``; repeated indices accumulate. Not in place."""
+        if not hasattr(values, "shape"):  # a Python scalar: an array of x's dtype
+            values = self.module.asarray(values, dtype=x.dtype, device=x.device)
         return self._index_add(self, x, key, values)
 
 
@@ -238,8 +240,9 @@ def _index_add_generic(bk, x, key, values):
 
     Basic keys (ints, slices, ``...``, ``None``) select each element at most once, so a plain
     slice assignment is exact. Integer-array and mask keys go through flat positions and a
-    one-hot contraction: O(selected × size) memory, fine for the libraries that have no faster
-    way (array-api-strict); the others have fast paths below.
+    masked sum over a (selected × size) table: O(selected × size) memory, fine for the libraries
+    that have no faster way (array-api-strict); the others have fast paths below. (Not a one-hot
+    matmul: ``0 * inf`` would put NaN wherever an infinite value is scattered.)
     """
     xp = bk.module
     out = xp.asarray(x, copy=True)
@@ -250,11 +253,10 @@ def _index_add_generic(bk, x, key, values):
     n = math.prod(x.shape)
     vals = xp.reshape(xp.broadcast_to(values, lin.shape), (-1,))
     lin = xp.reshape(lin, (-1,))
-    onehot = xp.astype(
-        lin[:, None] == xp.arange(n, dtype=lin.dtype, device=x.device)[None, :], out.dtype
-    )
-    contrib = xp.reshape(xp.matmul(vals[None, :], onehot), x.shape)
-    return out + contrib
+    hit = lin[:, None] == xp.arange(n, dtype=lin.dtype, device=x.device)[None, :]
+    zero = xp.zeros((), dtype=vals.dtype, device=x.device)
+    contrib = xp.sum(xp.where(hit, vals[:, None], zero), axis=0)
+    return out + xp.reshape(contrib, x.shape)
 
 
 def _index_add_numpy(bk, x, key, values):

@@ -10,6 +10,10 @@ from __future__ import annotations
 import importlib.util
 import os
 
+# SciPy reads this when first imported: its Array API support lets tests pass agrad tensors to
+# scipy.special (tests/test_third_party.py)
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import numpy as np
 import pytest
 

@@ -1,0 +1,57 @@
+"""Array API code written by others is differentiable when handed agrad tensors: the
+functions below call ``array_namespace(x)``, get agrad's namespace, and record on the tape."""
+
+from __future__ import annotations
+
+import array_api_extra as xpx  # both are in the test extras
+import numpy as np
+import pytest
+import scipy.special as special
+
+import agrad as ag
+
+X = np.array([[0.5, 1.0, -2.0], [0.3, 0.1, 0.9]])
+
+
+def test_scipy_sees_agrad_as_the_namespace(backend):
+    from scipy._lib._array_api import array_namespace
+
+    assert array_namespace(ag.asarray(X, backend=backend)) is ag
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_scipy_logsumexp(backend, axis):
+    x = ag.asarray(X, backend=backend)
+    out = special.logsumexp(x, axis=axis)
+    assert isinstance(out, ag.Tensor) and out.backend == backend
+    np.testing.assert_allclose(out.numpy(), special.logsumexp(X, axis=axis))
+    assert ag.testing.gradcheck(lambda t: special.logsumexp(t, axis=axis), x)
+    assert ag.testing.gradgradcheck(lambda t: special.logsumexp(t, axis=axis), x)
+    # closed form: the gradient of logsumexp is softmax
+    g = ag.grad(lambda t: ag.sum(special.logsumexp(t, axis=axis)))(x)
+    e = np.exp(X - X.max(axis=axis, keepdims=True))
+    np.testing.assert_allclose(g.numpy(), e / e.sum(axis=axis, keepdims=True), rtol=1e-12)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_scipy_softmax(backend, axis):
+    x = ag.asarray(X, backend=backend)
+    np.testing.assert_allclose(special.softmax(x, axis=axis).numpy(), special.softmax(X, axis=axis))
+    assert ag.testing.gradcheck(lambda t: special.softmax(t, axis=axis), x)
+    assert ag.testing.gradgradcheck(lambda t: special.softmax(t, axis=axis), x)
+
+
+@pytest.mark.parametrize(
+    "name, fn, ref",
+    [
+        ("cov", lambda t: xpx.cov(t), np.cov),
+        ("sinc", lambda t: xpx.sinc(t), np.sinc),
+        ("kron", lambda t: xpx.kron(t, t), lambda a: np.kron(a, a)),
+        ("atleast_nd", lambda t: xpx.atleast_nd(t, ndim=3) * t, lambda a: a[None] * a),
+    ],
+)
+def test_array_api_extra(backend, name, fn, ref):
+    x = ag.asarray(X, backend=backend)
+    np.testing.assert_allclose(fn(x).numpy(), ref(X), rtol=1e-12, atol=1e-15)
+    assert ag.testing.gradcheck(fn, x)
+    assert ag.testing.gradgradcheck(fn, x)
