@@ -1,7 +1,61 @@
-"""The standard's ``linalg`` extension: ``ag.linalg.<name>`` (being filled in; see issue #3)."""
+"""The standard's ``linalg`` extension: ``ag.linalg.<name>``, every function differentiable
+(``matrix_rank`` excepted: it is an integer count). See :mod:`agrad.ops.linalg_ext`."""
 
 from __future__ import annotations
 
 from .ops.linalg import matmul, matrix_transpose, tensordot, vecdot
+from .ops.linalg_ext import (
+    EighResult,
+    QRResult,
+    SlogdetResult,
+    SVDResult,
+    cholesky,
+    cross,
+    det,
+    diagonal,
+    eigh,
+    eigvalsh,
+    inv,
+    matrix_norm,
+    matrix_power,
+    matrix_rank,
+    outer,
+    pinv,
+    qr,
+    slogdet,
+    solve,
+    svd,
+    svdvals,
+    trace,
+    vector_norm,
+)
 
-__all__ = ["matmul", "matrix_transpose", "tensordot", "vecdot"]
+__all__ = [
+    "cholesky",
+    "cross",
+    "det",
+    "diagonal",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "matmul",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_rank",
+    "matrix_transpose",
+    "outer",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "tensordot",
+    "trace",
+    "vecdot",
+    "vector_norm",
+    "EighResult",
+    "QRResult",
+    "SlogdetResult",
+    "SVDResult",
+]
