@@ -73,6 +73,7 @@ class Backend:
         "_to_raw",
         "_floating",
         "real_dtypes",
+        "complex_dtypes",
         "_index_add",
         "ctx",
         "__weakref__",
@@ -97,11 +98,16 @@ class Backend:
         reals = [raw for dt, raw in self._to_raw.items() if dt.kind == "real floating"]
         # NumPy and CuPy name their dtypes by scalar types; arrays report np.dtype objects
         self.real_dtypes = frozenset(reals + [np.dtype(r) for r in reals if isinstance(r, type)])
+        cplx = [raw for dt, raw in self._to_raw.items() if dt.kind == "complex floating"]
+        self.complex_dtypes = frozenset(cplx + [np.dtype(r) for r in cplx if isinstance(r, type)])
         self._index_add = index_add or _index_add_generic
         # The namespace handed to forwards and VJPs: the library's own functions plus extras.
         ns = types.SimpleNamespace(
             **{k: v for k, v in vars(module).items() if not k.startswith("__")}
         )
+        for ext in ("linalg", "fft"):  # extensions some libraries load lazily (module __getattr__)
+            if not hasattr(ns, ext) and hasattr(module, ext):
+                setattr(ns, ext, getattr(module, ext))
         ns.index_add = self.index_add
         ns.index_set = self.index_set
         ns.__name__ = f"agrad-{name}"

@@ -42,6 +42,11 @@ class Primitive:
         What the VJP needs kept alive until backward: unsaved values reach it as ``None``.
     differentiable : bool
         False for ops whose outputs are integers or booleans: they never record a node.
+    complex_grad : {None, "holomorphic", "direct"}
+        How the VJP treats complex values (PyTorch's convention, ``g * conj(f'(z))``):
+        ``"holomorphic"`` VJPs are written as for real inputs and the tape conjugates around
+        them; ``"direct"`` VJPs are right for complex values as written (linear maps, abs,
+        real/imag/conj); ``None``: complex gradients raise NotImplementedError naming the op.
     promotes, promote_from : bool, int
         Tensor arguments from position ``promote_from`` on must be of one kind (bool, integer,
         floating), as the standard's type promotion requires; ``promotes=False`` for ops whose
@@ -49,6 +54,7 @@ class Primitive:
     """
 
     __slots__ = (
+        "complex_grad",
         "promotes",
         "promote_from",
         "name",
@@ -71,6 +77,7 @@ class Primitive:
         differentiable=True,
         promote_from=0,
         promotes=True,
+        complex_grad=None,
     ):
         if saves not in _SAVES:
             raise ValueError(f"saves must be one of {_SAVES}, got {saves!r}")
@@ -81,6 +88,11 @@ class Primitive:
         self._save_in = saves in ("inputs", "all")
         self._save_out = saves in ("out", "all")
         self.differentiable = differentiable
+        if complex_grad not in (None, "holomorphic", "direct"):
+            raise ValueError(
+                f"complex_grad must be None, 'holomorphic' or 'direct', not {complex_grad!r}"
+            )
+        self.complex_grad = complex_grad
         self.promotes = promotes  # tensor arguments must share a kind (the standard's promotion)
         self.promote_from = promote_from  # where(condition, x1, x2) promotes x1 and x2 only
         self.__doc__ = forward.__doc__
@@ -106,7 +118,7 @@ class Primitive:
                 bk = x._bk
                 raw = x._data
                 out = self.forward(bk.xp, raw, **static)
-                if type(out) is not tuple:
+                if not isinstance(out, tuple):
                     if bk.fix is not None:
                         out = bk.fix(out)
                     if x.requires_grad and self.differentiable and GRAD_ENABLED.get():
@@ -186,7 +198,8 @@ class Primitive:
     def _finish(self, args, raws, static, out, bk, dev, rg):
         """Wrap the forward's result(s); record a node when gradients are wanted."""
         fix = bk.fix
-        if type(out) is tuple:
+        if isinstance(out, tuple):  # several outputs (namedtuples too: eigh, qr, svd ...)
+            out = tuple(out)
             if fix is not None:
                 out = tuple(map(fix, out))
             if rg and self.differentiable and GRAD_ENABLED.get():
@@ -396,7 +409,14 @@ def _mismatch(name, args):
 
 
 def primitive(
-    forward=None, *, name=None, saves="inputs", differentiable=True, promote_from=0, promotes=True
+    forward=None,
+    *,
+    name=None,
+    saves="inputs",
+    differentiable=True,
+    promote_from=0,
+    promotes=True,
+    complex_grad=None,
 ):
     """Decorator turning ``forward(xp, *arrays, **static)`` into a :class:`Primitive`."""
 
@@ -408,6 +428,7 @@ def primitive(
             differentiable=differentiable,
             promote_from=promote_from,
             promotes=promotes,
+            complex_grad=complex_grad,
         )
 
     return make if forward is None else make(forward)

@@ -165,6 +165,20 @@ def _freed_error(node):
     )
 
 
+def _is_complex(g, bk, create) -> bool:
+    if type(g) is list:
+        return any(c is not None and _is_complex(c, bk, create) for c in g)
+    return (g._data.dtype if create else g.dtype) in bk.complex_dtypes
+
+
+def _no_complex_error(prim):
+    return NotImplementedError(
+        f"agrad: gradients of op '{prim.name}' with respect to complex values are not "
+        "implemented; differentiate with respect to real and imaginary parts (ag.real, ag.imag) "
+        "or use real dtypes"
+    )
+
+
 def _fit(xp, node, meta, g, create):
     """Undo broadcasting of an input's cotangent and check its shape and dtype (``meta`` is
     that input's ``(shape, dtype)``)."""
@@ -178,6 +192,8 @@ def _fit(xp, node, meta, g, create):
         from ._dtypes import canonical
 
         want, got = canonical(dtype), canonical(gdt)
+        if want.kind == "complex floating" and node.prim.complex_grad is None:
+            raise _no_complex_error(node.prim)
         if (
             got is None
             or not got.is_floating
@@ -301,21 +317,24 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
         _add_into(grads, r._node, getattr(r, "_idx", 0), r._node.nout, s)
         root_nodes.append(r._node)
 
-    order = _postorder(root_nodes, stop)
-    useful = None
+    # With inputs: visit only what lies between the roots and the inputs. A node is "useful"
+    # when its cotangent is wanted (it produced an input, or it leads to one); its VJP runs
+    # only if it leads to one ("expand"). Inputs may be ancestors of each other.
+    order = _postorder(root_nodes, ())
+    useful = expand = None
     if inputs is not None:
-        useful = set()
-        for n in order:
-            if n in stop:
-                useful.add(n)
-                continue
+        useful, expand = set(), set()
+        for n in order:  # parents come first
             for p in n.parents:
                 if p is None:
                     continue
                 pn = _parent_node(p)
                 if (pn is not None and pn in useful) or (pn is None and p in leaf_targets):
                     useful.add(n)
+                    expand.add(n)
                     break
+            if n in stop:
+                useful.add(n)
 
     results = [None] * len(inputs) if inputs is not None else None
     agrad_ns = _agrad() if create_graph else None
@@ -324,7 +343,7 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
         g = grads.pop(node, None)
         if g is None or (useful is not None and node not in useful):
             continue
-        if node.retained is not None:  # retain_grad() on the tensor this node produced
+        if node.retained is not None:  # retain_grad() on tensors this node produced
             _retain(node, g, create_graph)
         if stop and node in stop:
             for (tn, idx), ks in node_targets.items():
@@ -332,7 +351,8 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
                     gi = g if node.nout == 1 else g[idx]
                     for k in ks:
                         results[k] = gi
-            continue
+            if node not in expand:
+                continue
         saved = node.saved
         if saved is None:
             raise _freed_error(node)
@@ -342,21 +362,27 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
                 f"agrad: op '{prim.name}' has no VJP; it cannot be differentiated"
             )
         bk = node.bk
+        xp = agrad_ns if create_graph else bk.xp
+        conj = False  # PyTorch's convention for complex values: g * conj(f'(z))
+        if prim.complex_grad != "direct" and _is_complex(g, bk, create_graph):
+            if prim.complex_grad is None:
+                raise _no_complex_error(prim)
+            conj = True  # a holomorphic op's VJP, conjugated around: conj(vjp(conj(g)))
+            g = [None if c is None else xp.conj(c) for c in g] if type(g) is list else xp.conj(g)
         if create_graph:
-            xp = agrad_ns
             args, out = _as_tensors(node, Tensor, _wrap)
             with enable_grad():
                 in_grads = prim.vjp(xp, g, out, *args, **node.static)
-        else:
-            xp = bk.xp
-            if bk.ctx is None:
+        elif bk.ctx is None:
+            in_grads = prim.vjp(xp, g, node.out, *saved, **node.static)
+        else:  # pragma: no cover - CuPy: allocate on the node's device
+            with bk.ctx(node.dev):
                 in_grads = prim.vjp(xp, g, node.out, *saved, **node.static)
-            else:  # pragma: no cover - CuPy: allocate on the node's device
-                with bk.ctx(node.dev):
-                    in_grads = prim.vjp(xp, g, node.out, *saved, **node.static)
         del g
         if type(in_grads) is not tuple:
             in_grads = tuple(in_grads) if type(in_grads) is list else (in_grads,)
+        if conj:
+            in_grads = tuple(None if gi is None else xp.conj(gi) for gi in in_grads)
         if not retain_graph:
             node.saved = None
             node.out = None
@@ -398,14 +424,17 @@ def _fixed(bk, raw):
 
 
 def _retain(node, g, create_graph):
+    """Set ``.grad`` on the tensors that asked for it (``retained``: output index -> weakref)."""
     from ._tensor import _wrap
 
-    t = node.retained()
-    if t is None or node.nout != 1:
-        return
-    if not create_graph:
-        g = _wrap(_fixed(t._bk, g), t._bk, t._dev)
-    t.grad = g if t.grad is None else t.grad + g
+    for idx, ref in node.retained.items():
+        t = ref()
+        gi = g if node.nout == 1 else g[idx]
+        if t is None or gi is None:
+            continue
+        if not create_graph:
+            gi = _wrap(_fixed(t._bk, gi), t._bk, t._dev)
+        t.grad = gi if t.grad is None else t.grad + gi
 
 
 def _as_tensors(node, Tensor, wrap):

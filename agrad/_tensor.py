@@ -204,7 +204,10 @@ class Tensor:
             return
         if not self.requires_grad:
             raise RuntimeError("agrad: retain_grad() on a tensor that does not require grad")
-        self._node.retained = weakref.ref(self)
+        n = self._node
+        if n.retained is None:
+            n.retained = {}
+        n.retained[getattr(self, "_idx", 0)] = weakref.ref(self)
 
     def to_device(self, device, /, *, stream=None) -> Tensor:
         """This tensor on ``device`` (differentiable: the gradient moves back).

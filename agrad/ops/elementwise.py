@@ -33,7 +33,7 @@ def _scalar(v) -> bool:
 
 
 # ---- arithmetic -------------------------------------------------------------------------
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="holomorphic")
 def add(xp, x1, x2):
     """``x1 + x2``."""
     return xp.add(x1, x2)
@@ -44,7 +44,7 @@ def _(xp, g, out, x1, x2):  # d(x+y) = dx + dy
     return g, g
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="holomorphic")
 def subtract(xp, x1, x2):
     """``x1 - x2``."""
     return xp.subtract(x1, x2)
@@ -55,7 +55,7 @@ def _(xp, g, out, x1, x2):  # d(x-y) = dx - dy
     return g, -g
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def multiply(xp, x1, x2):
     """``x1 * x2``."""
     return xp.multiply(x1, x2)
@@ -66,7 +66,7 @@ def _(xp, g, out, x1, x2):  # d(xy)/dx = y, d(xy)/dy = x
     return (None if _scalar(x1) else g * x2), (None if _scalar(x2) else g * x1)
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def divide(xp, x1, x2):
     """``x1 / x2``."""
     return xp.divide(x1, x2)
@@ -78,7 +78,7 @@ def _(xp, g, out, x1, x2):  # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y^2
     return gx1, None if _scalar(x2) else -gx1 * x1 / x2
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="holomorphic")
 def negative(xp, x):
     """``-x``."""
     return xp.negative(x)
@@ -89,7 +89,7 @@ def _(xp, g, out, x):  # d(-x) = -dx
     return -g
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="holomorphic")
 def positive(xp, x):
     """``+x``."""
     return xp.positive(x)
@@ -100,7 +100,7 @@ def _(xp, g, out, x):  # d(+x) = dx
     return g
 
 
-@primitive(saves="all")
+@primitive(saves="all", complex_grad="holomorphic")
 def pow(xp, x1, x2):
     """``x1 ** x2``. The derivative in ``x2`` is ``log(x1) x1**x2``: 0 where ``x1 == 0``, NaN
     where ``x1 < 0``."""
@@ -149,7 +149,7 @@ def floor_divide(xp, x1, x2):
 floor_divide.defvjp(zero_vjp)
 
 
-@primitive(saves="out")
+@primitive(saves="out", complex_grad="holomorphic")
 def reciprocal(xp, x):
     """``1 / x``."""
     return xp.reciprocal(x)
@@ -160,7 +160,7 @@ def _(xp, g, out, x):  # d(1/x) = -1/x^2 = -out^2
     return -g * out * out
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def square(xp, x):
     """``x * x``."""
     return xp.square(x)
@@ -172,7 +172,7 @@ def _(xp, g, out, x):  # d(x^2) = 2x
 
 
 # ---- exponentials and logarithms --------------------------------------------------------
-@primitive(saves="out")
+@primitive(saves="out", complex_grad="holomorphic")
 def exp(xp, x):
     """``e ** x``."""
     return xp.exp(x)
@@ -183,7 +183,7 @@ def _(xp, g, out, x):  # d e^x = e^x
     return g * out
 
 
-@primitive(saves="out")
+@primitive(saves="out", complex_grad="holomorphic")
 def expm1(xp, x):
     """``e ** x - 1``, accurate near 0."""
     return xp.expm1(x)
@@ -194,7 +194,7 @@ def _(xp, g, out, x):  # d(e^x - 1) = e^x = out + 1
     return g * (out + 1.0)
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def log(xp, x):
     """Natural logarithm."""
     return xp.log(x)
@@ -205,7 +205,7 @@ def _(xp, g, out, x):  # d log x = 1/x
     return g / x
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def log1p(xp, x):
     """``log(1 + x)``, accurate near 0."""
     return xp.log1p(x)
@@ -216,7 +216,7 @@ def _(xp, g, out, x):  # d log(1+x) = 1/(1+x)
     return g / (x + 1.0)
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def log2(xp, x):
     """Base-2 logarithm."""
     return xp.log2(x)
@@ -227,7 +227,7 @@ def _(xp, g, out, x):  # d log2 x = 1/(x ln 2)
     return g / (x * _LN2)
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def log10(xp, x):
     """Base-10 logarithm."""
     return xp.log10(x)
@@ -252,7 +252,7 @@ def _(xp, g, out, x1, x2):  # d/dx = e^(x - out), d/dy = e^(y - out)
     )
 
 
-@primitive(saves="out")
+@primitive(saves="out", complex_grad="holomorphic")
 def sqrt(xp, x):
     """Square root; its derivative at 0 is +inf (the one-sided limit)."""
     return xp.sqrt(x)
@@ -264,7 +264,7 @@ def _(xp, g, out, x):  # d sqrt x = 1 / (2 sqrt x)
 
 
 # ---- trigonometric and hyperbolic ------------------------------------------------------
-@primitive
+@primitive(complex_grad="holomorphic")
 def sin(xp, x):
     """Sine."""
     return xp.sin(x)
@@ -275,7 +275,7 @@ def _(xp, g, out, x):  # d sin = cos
     return g * xp.cos(x)
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def cos(xp, x):
     """Cosine."""
     return xp.cos(x)
@@ -286,7 +286,7 @@ def _(xp, g, out, x):  # d cos = -sin
     return -g * xp.sin(x)
 
 
-@primitive(saves="out")
+@primitive(saves="out", complex_grad="holomorphic")
 def tan(xp, x):
     """Tangent."""
     return xp.tan(x)
@@ -297,7 +297,7 @@ def _(xp, g, out, x):  # d tan = 1 + tan^2
     return g * (1.0 + out * out)
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def asin(xp, x):
     """Inverse sine."""
     return xp.asin(x)
@@ -308,7 +308,7 @@ def _(xp, g, out, x):  # d asin = 1/sqrt(1 - x^2)
     return g / xp.sqrt(1.0 - x * x)
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def acos(xp, x):
     """Inverse cosine."""
     return xp.acos(x)
@@ -319,7 +319,7 @@ def _(xp, g, out, x):  # d acos = -1/sqrt(1 - x^2)
     return -g / xp.sqrt(1.0 - x * x)
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def atan(xp, x):
     """Inverse tangent."""
     return xp.atan(x)
@@ -342,7 +342,7 @@ def _(xp, g, out, x1, x2):  # d atan2(y, x) = (x dy - y dx) / (x^2 + y^2)
     return h * x2, -h * x1
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def sinh(xp, x):
     """Hyperbolic sine."""
     return xp.sinh(x)
@@ -353,7 +353,7 @@ def _(xp, g, out, x):  # d sinh = cosh
     return g * xp.cosh(x)
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def cosh(xp, x):
     """Hyperbolic cosine."""
     return xp.cosh(x)
@@ -364,7 +364,7 @@ def _(xp, g, out, x):  # d cosh = sinh
     return g * xp.sinh(x)
 
 
-@primitive(saves="out")
+@primitive(saves="out", complex_grad="holomorphic")
 def tanh(xp, x):
     """Hyperbolic tangent."""
     return xp.tanh(x)
@@ -375,7 +375,7 @@ def _(xp, g, out, x):  # d tanh = 1 - tanh^2
     return g * (1.0 - out * out)
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def asinh(xp, x):
     """Inverse hyperbolic sine."""
     return xp.asinh(x)
@@ -386,7 +386,7 @@ def _(xp, g, out, x):  # d asinh = 1/sqrt(x^2 + 1)
     return g / xp.sqrt(x * x + 1.0)
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def acosh(xp, x):
     """Inverse hyperbolic cosine."""
     return xp.acosh(x)
@@ -397,7 +397,7 @@ def _(xp, g, out, x):  # d acosh = 1/sqrt(x^2 - 1)
     return g / xp.sqrt(x * x - 1.0)
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def atanh(xp, x):
     """Inverse hyperbolic tangent."""
     return xp.atanh(x)
@@ -409,7 +409,7 @@ def _(xp, g, out, x):  # d atanh = 1/(1 - x^2)
 
 
 # ---- kinks ------------------------------------------------------------------------------
-@primitive
+@primitive(complex_grad="direct")
 def abs(xp, x):
     """Absolute value; subgradient 0 at 0."""
     return xp.abs(x)
@@ -533,7 +533,7 @@ def _(xp, g, out, x1, x2):  # out = x1 + one ulp
     return g, xp.zeros_like(g)
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def real(xp, x):
     """The real part (for real input, ``x`` itself).
 
@@ -547,7 +547,7 @@ def _(xp, g, out, x):  # Re z = x: the gradient lands on the real part (the tape
     return g
 
 
-@primitive(name="imag")
+@primitive(name="imag", complex_grad="direct")
 def _imag(xp, x):
     return xp.imag(x)
 
@@ -571,7 +571,7 @@ def imag(x, /):
     return _imag(x)
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def conj(xp, x):
     """The complex conjugate (``x`` itself for real input); gradient ``conj(g)``."""
     return xp.conj(x)
@@ -612,7 +612,7 @@ for _p in (floor, ceil, round, trunc):
 
 
 # ---- selection ----------------------------------------------------------------------------
-@primitive(saves="inputs", promote_from=1)
+@primitive(saves="inputs", promote_from=1, complex_grad="direct")
 def where(xp, condition, x1, x2):
     """``x1`` where ``condition`` holds, else ``x2``."""
     return xp.where(condition, x1, x2)

@@ -237,7 +237,7 @@ def _portable_key(x, parts, kinds, rest, op):
     return tuple(key)
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _getitem(xp, x, *, key, in_shape):
     return x[key]
 
@@ -293,7 +293,7 @@ def _split_none(key, in_shape):
     return tuple(k for k in key if k is not None) or (Ellipsis,), tuple(out), tuple(sel)
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _index_add(xp, x, values, *, key):
     return xp.index_add(x, key, values)
 
@@ -328,7 +328,7 @@ def index_add(x, key, values, /):
     return _index_add(x, values, key=key)
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _index_set(xp, x, values, *, key):
     return xp.index_set(x, key, values)
 

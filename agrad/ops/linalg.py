@@ -17,7 +17,7 @@ from .._op import primitive
 from ._util import as_tensor
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def matmul(xp, x1, x2):
     """Matrix product with the standard's 1-D and batch-broadcasting rules."""
     try:
@@ -62,7 +62,7 @@ def _(xp, g, out, x1, x2):  # d(AB) = dA B + A dB  =>  gA = g B^T, gB = A^T g
     return ga, gb
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def matrix_transpose(xp, x):
     """Swap the last two axes."""
     if len(x.shape) < 2:
@@ -119,7 +119,7 @@ def _norm_tensordot_axes(axes, s1, s2):
     return a1, a2
 
 
-@primitive
+@primitive(complex_grad="holomorphic")
 def _tensordot(xp, x1, x2, *, axes):
     return xp.tensordot(x1, x2, axes=axes)
 

@@ -23,7 +23,7 @@ from .._tensor import _wrap
 from ._util import as_tensor, norm_axes, norm_axis, shape_of
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _reshape(xp, x, *, shape, in_shape, copy):
     return xp.reshape(x, shape) if copy is None else xp.reshape(x, shape, copy=copy)
 
@@ -53,7 +53,7 @@ def reshape(x, /, shape, *, copy=None):
     return _reshape(x, shape=shape, in_shape=in_shape, copy=copy)
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _permute_dims(xp, x, *, axes):
     return xp.permute_dims(x, axes)
 
@@ -82,7 +82,7 @@ def permute_dims(x, /, axes):
     return _permute_dims(x, axes=tuple(int(a) % nd for a in given))
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _expand_dims(xp, x, *, axis, in_shape):
     return xp.expand_dims(x, axis=axis)
 
@@ -100,7 +100,7 @@ def expand_dims(x, /, *, axis=0):
     return _expand_dims(x, axis=axis, in_shape=shape_of(x))
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _squeeze(xp, x, *, axis, in_shape):
     return xp.squeeze(x, axis=axis)
 
@@ -120,7 +120,7 @@ def squeeze(x, /, axis):
     return _squeeze(x, axis=axes, in_shape=shape_of(x))
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _broadcast_to(xp, x, *, shape):
     return xp.broadcast_to(x, shape)
 
@@ -140,7 +140,7 @@ def broadcast_to(x, /, shape):
     return _broadcast_to(x, shape=shape)
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _concat(xp, *arrays, axis, sizes):
     return xp.concat(list(arrays), axis=axis)
 
@@ -181,7 +181,7 @@ def concat(arrays, /, *, axis=0):
     return _concat(*arrays, axis=axis, sizes=sizes)
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _stack(xp, *arrays, axis):
     return xp.stack(list(arrays), axis=axis)
 
@@ -205,7 +205,7 @@ def stack(arrays, /, *, axis=0):
     return _stack(*arrays, axis=norm_axis(axis, nd, "stack"))
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _flip(xp, x, *, axis):
     return xp.flip(x, axis=axis)
 
@@ -221,13 +221,15 @@ def flip(x, /, *, axis=None):
     return _flip(x, axis=norm_axes(axis, x.ndim, "flip"))
 
 
-@primitive(saves="none")
-def _astype(xp, x, *, dtype, copy):
+@primitive(saves="none", complex_grad="direct")
+def _astype(xp, x, *, dtype, copy, real_in):
     return xp.astype(x, dtype, copy=copy)
 
 
 @_astype.defvjp
-def _(xp, g, out, x, *, dtype, copy):  # the tape casts g back to x's dtype
+def _(xp, g, out, x, *, dtype, copy, real_in):  # the tape casts g back to x's dtype
+    if real_in and g.dtype in (xp.complex64, xp.complex128):
+        return xp.real(g)  # real -> complex: only the real part flows back
     return g
 
 
@@ -237,7 +239,8 @@ def astype(x, dtype, /, *, copy=True, device=None):
     x = as_tensor(x, "astype")
     if device is not None:
         x = x.to_device(device)
-    return _astype(x, dtype=x._bk.raw_dtype(dtype), copy=copy)
+    real_in = x.dtype.kind != "complex floating"
+    return _astype(x, dtype=x._bk.raw_dtype(dtype), copy=copy, real_in=real_in)
 
 
 # ---- moveaxis, repeat, roll, tile, unstack, broadcast_arrays ---------------------------------
@@ -340,7 +343,7 @@ def _roll_slices(xp, v, shifts, axes):
     return v
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _roll(xp, x, *, shift, axis, in_shape):
     return xp.roll(x, shift=shift, axis=axis)
 
@@ -405,7 +408,7 @@ def tile(x, repetitions, /):
     return reshape(y, tuple(r * s for r, s in zip(reps, shape)))
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _unstack(xp, x, *, axis, n):
     return tuple(x[(slice(None),) * axis + (k, ...)] for k in range(n))
 

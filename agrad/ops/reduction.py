@@ -32,7 +32,7 @@ def _expand(xp, g, shape, axes, keepdims):
     return xp.broadcast_to(g, shape)
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _sum(xp, x, *, axis, keepdims, dtype, shape):
     return xp.sum(x, axis=axis, keepdims=keepdims, dtype=dtype)
 
@@ -57,7 +57,7 @@ def sum(x, /, *, axis=None, dtype=None, keepdims=False):
     return _sum(x, axis=axes, keepdims=keepdims, dtype=x._bk.raw_dtype(dtype), shape=shape)
 
 
-@primitive(saves="all")
+@primitive(saves="all", complex_grad="holomorphic")
 def _prod(xp, x, *, axis, keepdims, dtype, shape):
     return xp.prod(x, axis=axis, keepdims=keepdims, dtype=dtype)
 
@@ -157,7 +157,7 @@ min = _extremum("min")
 min.__doc__ = "Minimum over ``axis``; tied minima share the gradient equally."
 
 
-@primitive(saves="none")
+@primitive(saves="none", complex_grad="direct")
 def _cumulative_sum(xp, x, *, axis, dtype, include_initial):
     return xp.cumulative_sum(x, axis=axis, dtype=dtype, include_initial=include_initial)
 
