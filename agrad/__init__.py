@@ -118,6 +118,7 @@ from .ops.linalg import matmul, matrix_transpose, tensordot, vecdot
 from .ops.manipulation import (
     astype,
     broadcast_arrays,
+    broadcast_shapes,
     broadcast_to,
     concat,
     expand_dims,

@@ -448,3 +448,26 @@ def broadcast_arrays(*arrays):
         shape.append(sizes.pop() if sizes else 1)
     shape = tuple(shape)
     return [a if a.shape == shape else broadcast_to(a, shape) for a in arrays]
+
+
+def broadcast_shapes(*shapes):
+    """The shape that arrays of ``shapes`` broadcast to, by the standard's rules.
+
+    Examples
+    --------
+    >>> import agrad as ag
+    >>> ag.broadcast_shapes((2, 1), (3,))
+    (2, 3)
+    """
+    nd = max((len(s) for s in shapes), default=0)
+    out = [1] * nd
+    for shape in shapes:
+        for i, n in enumerate(shape, nd - len(shape)):
+            if n != 1:
+                if out[i] not in (1, n):
+                    raise ValueError(
+                        f"agrad.broadcast_shapes: shapes {[tuple(s) for s in shapes]} cannot be "
+                        "broadcast together"
+                    )
+                out[i] = n
+    return tuple(out)

@@ -294,3 +294,11 @@ ERRORS = [
 def test_errors_name_the_op_and_the_shapes(backend, f, exc, message):
     with pytest.raises(exc, match=message):
         f(t(np.ones((2, 3, 1)), backend))
+
+
+def test_broadcast_shapes():
+    assert ag.broadcast_shapes((2, 1), (3,), ()) == (2, 3)
+    assert ag.broadcast_shapes() == ()
+    assert ag.broadcast_shapes((0, 1), (1, 4)) == (0, 4)
+    with pytest.raises(ValueError, match=r"agrad\.broadcast_shapes: shapes \[\(2,\), \(3,\)\]"):
+        ag.broadcast_shapes((2,), (3,))
