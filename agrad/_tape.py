@@ -364,7 +364,11 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
         bk = node.bk
         xp = agrad_ns if create_graph else bk.xp
         conj = False  # PyTorch's convention for complex values: g * conj(f'(z))
-        if prim.complex_grad != "direct" and _is_complex(g, bk, create_graph):
+        if prim.complex_grad != "direct" and (
+            (g.dtype in bk.complex_dtypes)
+            if not create_graph and type(g) is not list
+            else _is_complex(g, bk, create_graph)
+        ):
             if prim.complex_grad is None:
                 raise _no_complex_error(prim)
             conj = True  # a holomorphic op's VJP, conjugated around: conj(vjp(conj(g)))
