@@ -60,3 +60,19 @@ def norm_axis(axis: int, ndim: int, op: str) -> int:
 def kept_shape(shape: tuple, axes: tuple) -> tuple:
     """``shape`` with the reduced ``axes`` set to 1 (the keepdims shape)."""
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def broadcast_shape(shapes, op: str, what: str = "shapes", error=ValueError) -> tuple:
+    """The shape ``shapes`` broadcast to (the standard's rules), or ``error`` naming the op."""
+    nd = max((len(s) for s in shapes), default=0)
+    out = [1] * nd
+    for shape in shapes:
+        for i, n in enumerate(shape, nd - len(shape)):
+            if n != 1:
+                if out[i] not in (1, n):
+                    raise error(
+                        f"agrad.{op}: {what} {[tuple(s) for s in shapes]} cannot be broadcast "
+                        "together"
+                    )
+                out[i] = n
+    return tuple(out)

@@ -16,12 +16,11 @@ Tensor([2., 0., 1.], backend='numpy', device='cpu', dtype=float64)
 
 from __future__ import annotations
 
-import builtins
 import numbers
 
 from .._op import _mismatch, primitive
 from .._tensor import Tensor, ops
-from ._util import as_tensor, norm_axis, shape_of
+from ._util import as_tensor, broadcast_shape, norm_axis, shape_of
 
 # Libraries whose own indexing follows NumPy's rules for every key agrad accepts. The others get
 # keys rewritten into a form the standard specifies (see _portable_key); torch follows NumPy
@@ -160,18 +159,7 @@ def _adjacent(kinds) -> bool:
 
 
 def _broadcast_shapes(shapes, op):
-    nd = builtins.max((len(s) for s in shapes), default=0)
-    out = [1] * nd
-    for s in shapes:
-        for i, n in enumerate(s, nd - len(s)):
-            if n != 1:
-                if out[i] not in (1, n):
-                    raise IndexError(
-                        f"agrad.{op}: index arrays of shapes {[tuple(t) for t in shapes]} cannot "
-                        "be broadcast together"
-                    )
-                out[i] = n
-    return tuple(out)
+    return broadcast_shape(shapes, op, "index arrays of shapes", IndexError)
 
 
 def _portable_key(x, parts, kinds, rest, op):
@@ -293,6 +281,24 @@ def _split_none(key, in_shape):
     return tuple(k for k in key if k is not None) or (Ellipsis,), tuple(out), tuple(sel)
 
 
+def _update_args(x, key, values, op):
+    """``(x, values, key)`` for index_add/index_set: scalars become 0-d tensors of x's
+    dtype, the key is made portable, and ``None`` axes are folded into ``values``' shape."""
+    x = as_tensor(x, op)
+    if isinstance(values, (bool, int, float, complex)):
+        from .creation import asarray
+
+        values = asarray(values, dtype=x.dtype, device=x._dev, backend=x._bk)
+    key = _raw_key(x, key, op)
+    split = _split_none(key, shape_of(x))
+    if split is not None:
+        from .manipulation import broadcast_to, reshape
+
+        key, out_shape, sel_shape = split
+        values = reshape(broadcast_to(values, out_shape), sel_shape)
+    return x, values, key
+
+
 @primitive(saves="none", complex_grad="direct")
 def _index_add(xp, x, values, *, key):
     return xp.index_add(x, key, values)
@@ -313,18 +319,7 @@ def index_add(x, key, values, /):
     >>> ag.index_add(ag.zeros(3), ag.asarray([0, 0, 2]), 1.0)
     Tensor([2., 0., 1.], backend='numpy', device='cpu', dtype=float64)
     """
-    x = as_tensor(x, "index_add")
-    if isinstance(values, (bool, int, float, complex)):  # a 0-d tensor of x's dtype
-        from .creation import asarray
-
-        values = asarray(values, dtype=x.dtype, device=x._dev, backend=x._bk)
-    key = _raw_key(x, key, "index_add")
-    split = _split_none(key, shape_of(x))
-    if split is not None:
-        from .manipulation import broadcast_to, reshape
-
-        key, out_shape, sel_shape = split
-        values = reshape(broadcast_to(values, out_shape), sel_shape)
+    x, values, key = _update_args(x, key, values, "index_add")
     return _index_add(x, values, key=key)
 
 
@@ -349,18 +344,7 @@ def index_set(x, key, values, /):
     >>> ag.index_set(ag.zeros(3), 1, 5.0)
     Tensor([0., 5., 0.], backend='numpy', device='cpu', dtype=float64)
     """
-    x = as_tensor(x, "index_set")
-    if isinstance(values, (bool, int, float, complex)):  # a 0-d tensor of x's dtype
-        from .creation import asarray
-
-        values = asarray(values, dtype=x.dtype, device=x._dev, backend=x._bk)
-    key = _raw_key(x, key, "index_set")
-    split = _split_none(key, shape_of(x))
-    if split is not None:
-        from .manipulation import broadcast_to, reshape
-
-        key, out_shape, sel_shape = split
-        values = reshape(broadcast_to(values, out_shape), sel_shape)
+    x, values, key = _update_args(x, key, values, "index_set")
     return _index_set(x, values, key=key)
 
 

@@ -20,7 +20,7 @@ import numbers
 
 from .._op import primitive
 from .._tensor import _wrap
-from ._util import as_tensor, norm_axes, norm_axis, shape_of
+from ._util import as_tensor, broadcast_shape, norm_axes, norm_axis, shape_of
 
 
 @primitive(saves="none", complex_grad="direct")
@@ -459,15 +459,4 @@ def broadcast_shapes(*shapes):
     >>> ag.broadcast_shapes((2, 1), (3,))
     (2, 3)
     """
-    nd = max((len(s) for s in shapes), default=0)
-    out = [1] * nd
-    for shape in shapes:
-        for i, n in enumerate(shape, nd - len(shape)):
-            if n != 1:
-                if out[i] not in (1, n):
-                    raise ValueError(
-                        f"agrad.broadcast_shapes: shapes {[tuple(s) for s in shapes]} cannot be "
-                        "broadcast together"
-                    )
-                out[i] = n
-    return tuple(out)
+    return broadcast_shape(shapes, "broadcast_shapes")
