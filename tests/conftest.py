@@ -16,6 +16,12 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# CI runs property tests with a fixed seed so a red run can be reproduced; locally they explore
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ALL = ("numpy", "array_api_strict", "torch", "jax", "cupy")
 

@@ -49,6 +49,10 @@ def test_binary_forward_and_gradient_for_broadcastable_shapes(name, data, shape_
         return
     if name in ("atan2", "hypot") and np.any(np.hypot(*np.broadcast_arrays(a, b)) < 1e-3):
         return
+    if name == "atan2":
+        a_, b_ = np.broadcast_arrays(a, b)
+        if np.any((np.abs(a_) < 1e-3) & (b_ < 0)):
+            return  # the branch cut: atan2 jumps by 2 pi across x1 = 0 where x2 < 0
     t1 = ag.asarray(a, backend="array_api_strict")
     t2 = ag.asarray(b, backend="array_api_strict")
     assert ag.testing.gradcheck(f, t1, t2)
