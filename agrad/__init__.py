@@ -16,7 +16,7 @@ Examples
 
 import math as _math
 
-from . import fft, linalg, random, testing
+from . import fft, linalg, nn, optim, random, testing
 from ._backend import BACKEND_NAMES
 from ._dtypes import DTYPES as _DTYPES
 from ._dtypes import DType
