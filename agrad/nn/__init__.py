@@ -1,3 +1,8 @@
-"""Neural-network building blocks in PyTorch's names (being filled in; see issue #4)."""
+"""Neural-network building blocks in PyTorch's names and layouts (see issue #4).
 
-from . import functional  # noqa: F401
+``Module``, ``Parameter``, ``Sequential``, ``Linear``; ``ag.nn.functional`` for activations and
+losses; ``ag.nn.init`` for seeded initialisers.
+"""
+
+from . import functional, init  # noqa: F401
+from .modules import Linear, Module, Parameter, Sequential  # noqa: F401
