@@ -1,0 +1,468 @@
+"""ag.nn.functional: activations and losses on every backend.
+
+Forward against NumPy closed forms, first and second derivatives against finite differences,
+values and gradients at |x| = 1e4, relu'(0) = 0, and the error messages. The comparison with
+torch.nn.functional lives in test_functional_vs_torch.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import agrad as ag
+import agrad.nn.functional as F
+from agrad.testing import gradcheck, gradgradcheck
+
+
+def t(a, backend, **kw):
+    return ag.asarray(np.asarray(a, dtype=float), backend=backend, **kw)
+
+
+def ti(a, backend):
+    return ag.asarray(np.asarray(a, dtype=np.int64), backend=backend)
+
+
+def np_sigmoid(x):
+    return np.exp(-np.logaddexp(0.0, -x))  # no overflow warning at |x| = 1e4
+
+
+def np_logsumexp(x, axis=None, keepdims=False):
+    m = np.max(x, axis=axis, keepdims=True)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def np_log_softmax(x, axis):
+    return x - np_logsumexp(x, axis=axis, keepdims=True)
+
+
+ACTIVATIONS = {
+    "relu": lambda x: np.maximum(x, 0.0),
+    "gelu": lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
+    "silu": lambda x: x * np_sigmoid(x),
+    "sigmoid": np_sigmoid,
+    "log_sigmoid": lambda x: np.log(np_sigmoid(x)),
+    "tanh": np.tanh,
+    "softplus": lambda x: np.log1p(np.exp(x)),
+}
+
+# away from relu's kink at 0
+X = np.array([[-2.5, -0.7, 0.3], [1.1, 2.0, -0.2]])
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("shape", [(), (2, 3)])
+def test_activation_forward_and_gradients(backend, name, shape):
+    fn = getattr(F, name)
+    x = X if shape else X[0, 2]
+    out = fn(t(x, backend))
+    assert out.shape == shape and out.dtype == ag.float64 and out.backend == backend
+    np.testing.assert_allclose(out.numpy(), ACTIVATIONS[name](x), rtol=1e-12, atol=1e-14)
+    assert gradcheck(fn, t(x, backend))
+    assert gradgradcheck(fn, t(x, backend))
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_keeps_float32(backend, name):
+    out = getattr(F, name)(ag.asarray(X.astype(np.float32), backend=backend))
+    assert out.dtype == ag.float32
+    np.testing.assert_allclose(out.numpy(), ACTIVATIONS[name](X), rtol=1e-5, atol=1e-6)
+
+
+def test_relu_derivative_at_zero_is_zero(backend):
+    x = t([-1.0, 0.0, 1.0], backend, requires_grad=True)
+    ag.sum(F.relu(x)).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(F.relu(t([-0.0, 0.0], backend)).numpy(), [0.0, 0.0])
+
+
+def test_softplus_beta_threshold(backend):
+    x = np.array([-3.0, 0.5, 4.0, 30.0])
+    out = F.softplus(t(x, backend), beta=2.0, threshold=10.0)
+    ref = np.where(2 * x > 10.0, x, np.log1p(np.exp(2 * x)) / 2)
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-12)
+    assert gradcheck(lambda v: F.softplus(v, beta=2.0, threshold=10.0), t(x, backend))
+
+
+# (shape, axis) for softmax, log_softmax and logsumexp
+AXES = [((4,), -1), ((2, 3), 0), ((2, 3), 1), ((2, 3, 2), -2)]
+
+
+@pytest.mark.parametrize("shape, axis", AXES)
+def test_softmax_and_log_softmax(backend, shape, axis):
+    x = np.random.default_rng(0).normal(size=shape) * 2
+    ls = F.log_softmax(t(x, backend), axis=axis)
+    sm = F.softmax(t(x, backend), axis=axis)
+    np.testing.assert_allclose(ls.numpy(), np_log_softmax(x, axis), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(sm.numpy(), np.exp(np_log_softmax(x, axis)), rtol=1e-12)
+    np.testing.assert_allclose(np.sum(sm.numpy(), axis=axis), 1.0)
+    for fn in (F.softmax, F.log_softmax):
+        assert gradcheck(lambda v, fn=fn: fn(v, axis=axis), t(x, backend))
+        assert gradgradcheck(lambda v, fn=fn: fn(v, axis=axis), t(x, backend))
+
+
+@pytest.mark.parametrize(
+    "shape, axis, keepdims",
+    [((), None, False), ((4,), None, False), ((2, 3), None, True), ((2, 3), 1, False)]
+    + [((2, 3, 2), (0, 2), False), ((2, 3, 2), -1, True)],
+)
+def test_logsumexp(backend, shape, axis, keepdims):
+    x = np.random.default_rng(1).normal(size=shape)
+    out = F.logsumexp(t(x, backend), axis=axis, keepdims=keepdims)
+    ref = np_logsumexp(x, axis=axis, keepdims=keepdims) if shape else x
+    assert out.shape == np.shape(ref)
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-12)
+
+    def f(v):
+        return F.logsumexp(v, axis=axis, keepdims=keepdims)
+
+    assert gradcheck(f, t(x, backend))
+    assert gradgradcheck(f, t(x, backend))
+
+
+def test_logsumexp_with_infinities(backend):
+    x = t([[-math.inf, 0.0], [-math.inf, -math.inf], [math.inf, 1.0]], backend)
+    with np.errstate(divide="ignore"):  # log(0) for the all -inf row: NumPy warns
+        out = F.logsumexp(x, axis=1)
+    np.testing.assert_allclose(out.numpy(), [0.0, -math.inf, math.inf])
+
+
+def test_empty_inputs(backend):
+    with np.errstate(divide="ignore"):  # log(0): NumPy warns
+        lse = F.logsumexp(t(np.zeros((2, 0)), backend), axis=1)
+    np.testing.assert_array_equal(lse.numpy(), [-math.inf, -math.inf])
+    assert F.softmax(t(np.zeros((2, 0)), backend), axis=1).shape == (2, 0)
+    assert F.log_softmax(t(np.zeros((0, 3)), backend), axis=1).shape == (0, 3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    x=hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4),
+        elements=st.floats(-1e4, 1e4),
+    ),
+    data=st.data(),
+)
+def test_softmax_family_properties(x, data):
+    axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    v = ag.asarray(x)
+    ls = F.log_softmax(v, axis=axis).numpy()
+    sm = F.softmax(v, axis=axis).numpy()
+    lse = F.logsumexp(v, axis=axis, keepdims=True).numpy()
+    assert np.all(np.isfinite(ls)) and np.all(ls <= 0) and np.all(np.isfinite(lse))
+    np.testing.assert_allclose(np.sum(sm, axis=axis), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(sm, np.exp(ls), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(ls, x - lse, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(lse, np_logsumexp(x, axis=axis, keepdims=True), rtol=1e-12)
+
+
+# ---- numerical stability at |x| = 1e4 ---------------------------------------------------
+BIG = np.array([-1e4, -50.0, 0.0, 50.0, 1e4])
+
+
+def value_and_grad(f, x, backend):
+    v = t(x, backend, requires_grad=True)
+    out = f(v)
+    ag.sum(out).backward()
+    return out.numpy(), v.grad.numpy()
+
+
+@pytest.mark.parametrize(
+    "name, value, grad",
+    [
+        ("sigmoid", np_sigmoid(BIG), np_sigmoid(BIG) * np_sigmoid(-BIG)),
+        ("softplus", np.logaddexp(0.0, BIG), np_sigmoid(BIG)),
+        ("log_sigmoid", -np.logaddexp(0.0, -BIG), np_sigmoid(-BIG)),
+        ("silu", BIG * np_sigmoid(BIG), None),
+        ("gelu", [0.0, 0.0, 0.0, 50.0, 1e4], [0.0, 0.0, 0.5, 1.0, 1.0]),
+    ],
+)
+def test_activations_are_stable_at_1e4(backend, name, value, grad):
+    out, g = value_and_grad(getattr(F, name), BIG, backend)
+    assert np.all(np.isfinite(out)) and np.all(np.isfinite(g))
+    np.testing.assert_allclose(out, value, rtol=1e-12, atol=1e-300)
+    if grad is not None:
+        np.testing.assert_allclose(g, grad, rtol=1e-12, atol=1e-20)
+
+
+def test_softmax_family_is_stable_at_1e4(backend):
+    x = np.array([[1e4, -1e4, 0.0], [1e4, 1e4, -1e4]])
+    lse, g = value_and_grad(lambda v: F.logsumexp(v, axis=1), x, backend)
+    np.testing.assert_allclose(lse, [1e4, 1e4 + math.log(2.0)], rtol=1e-15)
+    np.testing.assert_allclose(g, [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]], atol=1e-300)
+    ls, g = value_and_grad(lambda v: F.log_softmax(v, axis=1), x, backend)
+    np.testing.assert_allclose(
+        ls, [[0.0, -2e4, -1e4], [-math.log(2.0)] * 2 + [-2e4 - math.log(2.0)]]
+    )
+    assert np.all(np.isfinite(g))
+    np.testing.assert_allclose(g, [[-2.0, 1.0, 1.0], [-0.5, -0.5, 1.0]], atol=1e-12)
+    sm, g = value_and_grad(lambda v: F.softmax(v, axis=1), x, backend)
+    np.testing.assert_allclose(sm, [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]], atol=1e-300)
+    np.testing.assert_allclose(g, 0.0, atol=1e-12)
+
+
+def test_losses_on_logits_are_stable_at_1e4(backend):
+    x = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]])
+    ce, g = value_and_grad(lambda v: F.cross_entropy(v, ti([1, 0], backend)), x, backend)
+    np.testing.assert_allclose(ce, (2e4 + 2e4 + math.log(2.0)) / 2)
+    np.testing.assert_allclose(g, [[0.5, -0.5, 0.0], [-0.5, 0.25, 0.25]], atol=1e-12)
+    target = np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+
+    def bce(v):
+        return F.binary_cross_entropy_with_logits(v, t(target, backend), reduction="none")
+
+    out, g = value_and_grad(bce, x, backend)
+    np.testing.assert_allclose(out, [[0.0, 0.0, math.log(2.0)], [1e4, 0.0, 1e4]])
+    np.testing.assert_allclose(g, np_sigmoid(x) - target, atol=1e-300)
+
+
+# ---- losses against NumPy closed forms ----------------------------------------------------
+def np_reduce(loss, reduction):
+    return {"none": loss, "sum": np.sum(loss), "mean": np.mean(loss)}[reduction]
+
+
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_mse_loss(backend, reduction):
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    out = F.mse_loss(t(a, backend), t(b, backend), reduction=reduction)
+    np.testing.assert_allclose(out.numpy(), np_reduce((a - b) ** 2, reduction), rtol=1e-12)
+    assert gradcheck(
+        lambda u, v: F.mse_loss(u, v, reduction=reduction), t(a, backend), t(b, backend)
+    )
+    assert gradgradcheck(lambda u: F.mse_loss(u, t(b, backend), reduction=reduction), t(a, backend))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy(backend, reduction):
+    rng = np.random.default_rng(3)
+    p, y, w = rng.uniform(0.1, 0.9, (2, 3)), rng.uniform(size=(2, 3)), rng.uniform(size=(3,))
+    ref = -w * (y * np.log(p) + (1 - y) * np.log(1 - p))
+    out = F.binary_cross_entropy(t(p, backend), t(y, backend), t(w, backend), reduction=reduction)
+    np.testing.assert_allclose(out.numpy(), np_reduce(ref, reduction), rtol=1e-12)
+
+    def f(u, v):
+        return F.binary_cross_entropy(u, v, t(w, backend), reduction=reduction)
+
+    assert gradcheck(f, t(p, backend), t(y, backend))
+    assert gradgradcheck(f, t(p, backend), t(y, backend))
+
+
+def test_binary_cross_entropy_at_0_and_1_is_clamped_with_finite_gradient(backend):
+    p = t([0.0, 1.0, 0.0, 1.0], backend, requires_grad=True)
+    y = t([1.0, 0.0, 0.0, 1.0], backend)
+    out = F.binary_cross_entropy(p, y, reduction="none")
+    np.testing.assert_array_equal(out.numpy(), [100.0, 100.0, 0.0, 0.0])
+    ag.sum(out).backward()
+    assert np.all(np.isfinite(p.grad.numpy()))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy_with_logits(backend, reduction):
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(2, 3)) * 3, rng.uniform(size=(2, 3))
+    w, pw = rng.uniform(size=(2, 1)), rng.uniform(0.5, 2, size=(3,))
+    s = np_sigmoid(x)
+    ref = -w * (pw * y * np.log(s) + (1 - y) * np.log(1 - s))
+    out = F.binary_cross_entropy_with_logits(
+        t(x, backend), t(y, backend), t(w, backend), reduction=reduction, pos_weight=t(pw, backend)
+    )
+    np.testing.assert_allclose(out.numpy(), np_reduce(ref, reduction), rtol=1e-12)
+
+    def f(u, v):
+        return F.binary_cross_entropy_with_logits(
+            u, v, t(w, backend), reduction=reduction, pos_weight=t(pw, backend)
+        )
+
+    assert gradcheck(f, t(x, backend), t(y, backend))
+    assert gradgradcheck(f, t(x, backend), t(y, backend))
+
+
+def np_nll(logp, target, weight, ignore_index=-100):
+    """Loops over (N, C, d...) log-probabilities: per-element losses and weights."""
+    c = logp.shape[1]
+    weight = np.ones(c) if weight is None else weight
+    loss, w = np.zeros(target.shape), np.zeros(target.shape)
+    for idx in np.ndindex(*target.shape):
+        k = target[idx]
+        if k != ignore_index:
+            w[idx] = weight[k]
+            loss[idx] = -weight[k] * logp[(idx[0], k) + idx[1:]]
+    return loss, w
+
+
+def np_weighted(loss, w, reduction):
+    return {"none": loss, "sum": np.sum(loss), "mean": np.sum(loss) / np.sum(w)}[reduction]
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (2, 3, 2)])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_nll_loss(backend, shape, reduction, weighted):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=shape)
+    target = rng.integers(0, 3, size=(shape[0],) + shape[2:])
+    target.reshape(-1)[0] = -100  # ignored
+    w = rng.uniform(0.5, 2, size=(3,)) if weighted else None
+    wt = None if w is None else t(w, backend)
+    out = F.nll_loss(t(x, backend), ti(target, backend), wt, reduction=reduction)
+    ref = np_weighted(*np_nll(x, target, w), reduction)
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-12)
+
+    def f(u):
+        return F.nll_loss(u, ti(target, backend), wt, reduction=reduction)
+
+    assert gradcheck(f, t(x, backend))
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (2, 3, 2)])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_index_targets(backend, shape, reduction, weighted, smoothing):
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=shape) * 2
+    target = rng.integers(0, 3, size=(shape[0],) + shape[2:])
+    w = rng.uniform(0.5, 2, size=(3,)) if weighted else None
+    wt = None if w is None else t(w, backend)
+    out = F.cross_entropy(
+        t(x, backend), ti(target, backend), wt, reduction=reduction, label_smoothing=smoothing
+    )
+    logp = np_log_softmax(x, 1)
+    nll, pw = np_nll(logp, target, w)
+    wc = np.ones(3) if w is None else w
+    smooth = -np.sum(logp * wc.reshape((1, 3) + (1,) * (len(shape) - 2)), axis=1)
+    loss = (1 - smoothing) * nll + smoothing / 3 * smooth
+    np.testing.assert_allclose(out.numpy(), np_weighted(loss, pw, reduction), rtol=1e-12)
+
+    def f(u):
+        return F.cross_entropy(
+            u, ti(target, backend), wt, reduction=reduction, label_smoothing=smoothing
+        )
+
+    assert gradcheck(f, t(x, backend))
+    assert gradgradcheck(f, t(x, backend))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_probability_targets(backend, reduction):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(4, 3))
+    p = rng.uniform(size=(4, 3))
+    p /= p.sum(axis=1, keepdims=True)
+    out = F.cross_entropy(t(x, backend), t(p, backend), reduction=reduction)
+    ref = -np.sum(p * np_log_softmax(x, 1), axis=1)
+    np.testing.assert_allclose(out.numpy(), np_reduce(ref, reduction), rtol=1e-12)
+    # one-hot probabilities give the index-target loss
+    onehot = np.eye(3)[[0, 2, 1, 1]]
+    np.testing.assert_allclose(
+        F.cross_entropy(t(x, backend), t(onehot, backend)).numpy(),
+        F.cross_entropy(t(x, backend), ti([0, 2, 1, 1], backend)).numpy(),
+        rtol=1e-12,
+    )
+
+    def f(u, v):
+        return F.cross_entropy(u, v, reduction=reduction, label_smoothing=0.2)
+
+    assert gradcheck(f, t(x, backend), t(p, backend))
+    assert gradgradcheck(f, t(x, backend), t(p, backend))
+
+
+def test_cross_entropy_class_axis_and_unbatched(backend):
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(4, 3))
+    target = np.array([2, 0, 1, 1])
+    ref = F.cross_entropy(t(x, backend), ti(target, backend))
+    moved = F.cross_entropy(t(x.T, backend), ti(target, backend), axis=0)
+    last = F.cross_entropy(t(x, backend), ti(target, backend), axis=-1)
+    np.testing.assert_allclose(moved.numpy(), ref.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(last.numpy(), ref.numpy(), rtol=1e-12)
+    one = F.cross_entropy(t(x[0], backend), ti(2, backend))  # (C,) input, () target
+    np.testing.assert_allclose(one.numpy(), -np_log_softmax(x[0], 0)[2], rtol=1e-12)
+
+
+def test_cross_entropy_all_ignored_mean_is_nan(backend):
+    with np.errstate(invalid="ignore"):  # 0 / 0, as torch
+        out = F.cross_entropy(t([[1.0, 2.0]], backend), ti([-100], backend))
+    assert math.isnan(float(out))
+
+
+def test_losses_keep_float32(backend):
+    x = ag.asarray(np.zeros((2, 3), np.float32), backend=backend)
+    y = ag.asarray(np.full((2, 3), 0.5, np.float32), backend=backend)
+    for out in (
+        F.mse_loss(x, y),
+        F.binary_cross_entropy(y, y),
+        F.binary_cross_entropy_with_logits(x, y),
+        F.cross_entropy(x, ti([0, 1], backend)),
+        F.cross_entropy(x, y),
+        F.nll_loss(x, ti([0, 1], backend)),
+    ):
+        assert out.dtype == ag.float32 and out.shape == ()
+
+
+# ---- errors -----------------------------------------------------------------------------
+def test_error_messages(backend):
+    x = t(np.zeros((2, 3)), backend)
+    with pytest.raises(ValueError, match=r"mse_loss: target shape \(3,\) must equal input shape"):
+        F.mse_loss(x, t(np.zeros(3), backend))
+    with pytest.raises(ValueError, match=r"mse_loss: reduction must be one of .*'avg'"):
+        F.mse_loss(x, x, reduction="avg")
+    with pytest.raises(TypeError, match=r"relu: input must be a real floating-point tensor"):
+        F.relu(ti([1, 2], backend))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: all elements of input"):
+        F.binary_cross_entropy(x + 2.0, x)
+    with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: target shape"):
+        F.binary_cross_entropy_with_logits(x, t(np.zeros((3, 2)), backend))
+    with pytest.raises(
+        ValueError,
+        match=r"cross_entropy: class-index target shape \(3,\) must be the input "
+        r"shape \(2, 3\) without axis 1, i.e. \(2,\)",
+    ):
+        F.cross_entropy(x, ti([0, 1, 2], backend))
+    with pytest.raises(TypeError, match=r"nll_loss: class-index target must have an integer"):
+        F.nll_loss(x, t([0.0, 1.0], backend))
+    with pytest.raises(ValueError, match=r"cross_entropy: target shape \(2, 2\) must equal input"):
+        F.cross_entropy(x, t(np.zeros((2, 2)), backend))
+    with pytest.raises(ValueError, match=r"nll_loss: weight must have shape \(3,\)"):
+        F.nll_loss(x, ti([0, 1], backend), t([1.0, 1.0], backend))
+    with pytest.raises(ValueError, match=r"cross_entropy: axis 2 is out of range for a 2-d"):
+        F.cross_entropy(x, ti([0, 1], backend), axis=2)
+    with pytest.raises(ValueError, match=r"cross_entropy: input must have a class axis"):
+        F.cross_entropy(t(1.0, backend), ti(0, backend))
+    with pytest.raises(ValueError, match=r"cross_entropy: label_smoothing must be in \[0, 1\]"):
+        F.cross_entropy(x, ti([0, 1], backend), label_smoothing=1.5)
+    with pytest.raises(NotImplementedError, match=r"gelu: approximate='none'.*no erf"):
+        F.gelu(x, approximate="none")
+    with pytest.raises(ValueError, match=r"gelu: approximate must be 'tanh' or 'none'"):
+        F.gelu(x, approximate="fast")
+
+
+def test_all_is_exported():
+    assert set(F.__all__) >= {
+        "relu",
+        "gelu",
+        "silu",
+        "sigmoid",
+        "tanh",
+        "softplus",
+        "softmax",
+        "log_softmax",
+        "logsumexp",
+        "mse_loss",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "cross_entropy",
+        "nll_loss",
+    }
+    assert all(callable(getattr(F, name)) for name in F.__all__)
