@@ -16,7 +16,7 @@ Examples
 
 import math as _math
 
-from . import fft, linalg, nn, optim, random, testing
+from . import data, datasets, fft, linalg, nn, optim, random, testing
 from ._backend import BACKEND_NAMES
 from ._dtypes import DTYPES as _DTYPES
 from ._dtypes import DType
@@ -138,6 +138,7 @@ from .ops.searching import *  # noqa: F403
 from .ops.sets import *  # noqa: F403
 from .ops.sorting import *  # noqa: F403
 from .ops.utility import *  # noqa: F403
+from .serialization import load, save
 
 __version__ = "0.1.0"
 __array_api_version__ = "2025.12"

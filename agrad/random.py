@@ -104,6 +104,88 @@ class Generator:
         """Samples from U[low, high) of shape ``size``."""
         return self._finish(self._draw("uniform", low, high, size, dtype), dtype, requires_grad)
 
+    def permutation(self, n: int):
+        """A random permutation of ``0, 1, ..., n - 1`` (an integer tensor, never requiring grad).
+
+        Examples
+        --------
+        >>> import agrad as ag
+        >>> p = ag.random.default_rng(0).permutation(5)
+        >>> sorted(p.numpy().tolist())
+        [0, 1, 2, 3, 4]
+        """
+        n = _count(n, "permutation")
+        bk = self._bk
+        name = bk.name
+        if name == "torch":
+            import torch
+
+            data = torch.randperm(n, generator=self._gen, device=self._dev)
+        elif name == "jax":  # pragma: no cover - exercised when JAX is installed
+            import jax
+
+            self._gen, key = jax.random.split(self._gen)
+            data = jax.random.permutation(key, n)
+        elif name == "cupy":  # pragma: no cover - needs a CUDA device
+            import cupy
+
+            with self._dev:
+                # ranks of i.i.d. uniforms: a uniform permutation on every CuPy version
+                data = cupy.argsort(self._gen.random(n))
+        else:
+            data = self._gen.permutation(n)
+            if name != "numpy":
+                data = bk.module.asarray(data, device=self._dev)
+        return self._finish(data, None, False)
+
+    def integers(self, low, high=None, size=None, *, dtype=None):
+        """Random integers in ``[low, high)`` (``[0, low)`` when ``high`` is None).
+
+        ``dtype`` defaults to int64 (the backend's default integer dtype on JAX).
+
+        Examples
+        --------
+        >>> import agrad as ag
+        >>> k = ag.random.default_rng(0).integers(3, 7, size=(4,))
+        >>> bool(ag.all((k >= 3) & (k < 7)))
+        True
+        """
+        if high is None:
+            low, high = 0, low
+        low, high = int(low), int(high)
+        if high <= low:
+            raise ValueError(f"agrad.random.integers: need low < high, got [{low}, {high})")
+        size = () if size is None else ((size,) if isinstance(size, int) else tuple(size))
+        bk = self._bk
+        name = bk.name
+        if name == "torch":
+            import torch
+
+            tdt = bk.raw_dtype(dtype) if dtype is not None else torch.int64
+            data = torch.randint(low, high, size, generator=self._gen, dtype=tdt, device=self._dev)
+        elif name == "jax":  # pragma: no cover - exercised when JAX is installed
+            import jax
+
+            self._gen, key = jax.random.split(self._gen)
+            kw = {} if dtype is None else {"dtype": bk.raw_dtype(dtype)}
+            data = jax.random.randint(key, size, low, high, **kw)
+        elif name == "cupy":  # pragma: no cover - needs a CUDA device
+            with self._dev:
+                data = self._gen.integers(low, high, size, dtype="int64")
+        else:
+            data = self._gen.integers(low, high, size, dtype="int64")
+            if name != "numpy":
+                data = bk.module.asarray(data, device=self._dev)
+        if name != "torch" and dtype is not None:
+            data = bk.module.astype(data, bk.raw_dtype(dtype))
+        return self._finish(data, None, False)
+
+
+def _count(n, where) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"agrad.random.{where}: n must be a non-negative int, got {n!r}")
+    return n
+
 
 def default_rng(seed=None, *, backend=None, device=None) -> Generator:
     """A seeded :class:`Generator` on ``backend``/``device`` (as for :func:`agrad.asarray`)."""
