@@ -53,7 +53,13 @@ def main(argv=None):
         help="numpy (default; cupy for a CUDA device), torch, array_api_strict, jax, cupy",
     )
     p.add_argument("--device", default=None, help="e.g. cuda (default: the backend's default)")
-    p.add_argument("--steps", type=int, default=5000, help="most gradient steps to take")
+    p.add_argument(
+        "--steps",
+        "--epochs",
+        type=int,
+        default=5000,
+        help="most gradient steps to take (full batch: one step is one epoch)",
+    )
     p.add_argument("--lr", type=float, default=5.0, help="learning rate")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     p.add_argument("--print-every", type=int, default=25, help="print the cost every N steps")
