@@ -45,8 +45,9 @@ def save(obj, path) -> None:
     Parameters
     ----------
     obj : dict
-        A dict (possibly nested) of ``str`` keys to Tensors, Python numbers (``bool``, ``int``,
-        ``float``, ``complex``), strings, ``None``, and lists/tuples of those.
+        A dict (possibly nested) of ``str`` or ``int`` keys to Tensors, Python numbers
+        (``bool``, ``int``, ``float``, ``complex``), strings, ``None``, and lists/tuples of
+        those.
     path : str or os.PathLike
         The file written, exactly as named (no ``.npz`` is appended). The file is written to a
         temporary name first and then renamed, so a failed save never leaves half a file.
@@ -100,9 +101,10 @@ def _encode(obj, where, arrays):
     if isinstance(obj, dict):
         items = []
         for k, v in obj.items():
-            if not isinstance(k, str):
+            # int keys: an optimizer's state_dict() numbers its parameters, as in PyTorch
+            if not isinstance(k, (str, int)) or isinstance(k, bool):
                 raise TypeError(
-                    f"agrad.save: dict keys must be str, got {k!r} ({type(k).__name__}) "
+                    f"agrad.save: dict keys must be str or int, got {k!r} ({type(k).__name__}) "
                     f"at {where or 'the top level'}"
                 )
             items.append([k, _encode(v, f"{where}[{k!r}]", arrays)])
