@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install agrad (editable, with its test extra) plus one backend of the test matrix.
+# Install agrad (editable, with its test and examples extras) plus one backend of the test matrix.
 #
 #   ci/install.sh BACKEND
 #
@@ -29,8 +29,8 @@ if [[ ! -f "$req" ]]; then
     exit 2
 fi
 
-echo "::: installing agrad[test] (editable)"
-python -m pip install -e ".[test]"
+echo "::: installing agrad[test,examples] (editable)"
+python -m pip install -e ".[test,examples]"
 echo "::: installing backend '$backend' from $req"
 python -m pip install -r "$req"
 python -m pip list

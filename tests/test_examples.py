@@ -155,3 +155,35 @@ def test_overhead_benchmark_smoke(tmp_path):
     names = [r["contender"] for r in data["results"]]
     assert names[:2] == ["numpy by hand", "agrad / numpy"]
     assert all(r["us_per_op"] > 0 for r in data["results"])
+
+
+DIGITS = {"digits_mlp": 0.97, "digits_cnn": 0.98}  # the accuracy each must reach (issue #4)
+
+
+def _accuracy(stdout):
+    lines = [line for line in stdout.splitlines() if line.startswith("test accuracy: ")]
+    assert lines, stdout
+    return float(lines[-1].removeprefix("test accuracy: ").removesuffix("%")) / 100
+
+
+@pytest.mark.parametrize("name", sorted(DIGITS))
+def test_digits_example_reaches_its_accuracy(name):
+    """The full default run (numpy, seed 0) reaches the accuracy the README promises."""
+    res = _run_script(ROOT / "examples" / f"{name}.py")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert _accuracy(res.stdout) >= DIGITS[name], res.stdout
+
+
+@pytest.mark.parametrize("name", sorted(DIGITS))
+def test_digits_example_smoke_writes_the_plot(name, tmp_path):
+    png = tmp_path / "curves.png"
+    res = _run_script(
+        ROOT / "examples" / f"{name}.py", "--smoke", "--backend", "array_api_strict", "--plot", png
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "backend array_api_strict" in res.stdout
+    assert 0.0 <= _accuracy(res.stdout) <= 1.0
+    if importlib.util.find_spec("matplotlib") is None:
+        assert "--plot needs matplotlib: pip install -e '.[examples]'" in res.stdout
+    else:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

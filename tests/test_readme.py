@@ -33,3 +33,20 @@ def test_readme_names_the_two_commands_that_ci_runs():
         "pip install -e . && python examples/xor.py",
     ):
         assert cmd in text and cmd in ci
+
+
+def test_training_section_runs(tmp_path, monkeypatch):
+    """The 'Training a model' block trains, saves, and resumes on torch (numpy without torch)."""
+    text = README.read_text()
+    block = text.split("## Training a model", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    if importlib.util.find_spec("torch") is None:
+        block = block.replace('backend="torch"', 'backend="numpy"').replace(
+            'model.to_device("cpu", backend="numpy")', "pass"
+        )
+    monkeypatch.chdir(tmp_path)  # it writes digits.npz
+    namespace: dict = {}
+    exec(compile(block, str(README), "exec"), namespace)
+    assert float(namespace["acc"]) >= 0.95
+    assert (tmp_path / "digits.npz").exists()
+    expected = "torch" if importlib.util.find_spec("torch") else "numpy"
+    assert all(p.backend == expected for p in namespace["model"].parameters())
