@@ -5,6 +5,6 @@
 for activations and losses; ``ag.nn.init`` for seeded initialisers.
 """
 
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
 from .layers import *  # noqa: F403
 from .modules import Linear, Module, Parameter, Sequential  # noqa: F401

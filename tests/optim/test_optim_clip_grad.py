@@ -55,3 +55,7 @@ def test_clip_grad_norm_graph_free_grads():
     ag.sum(x**3).backward(create_graph=True)
     ag.optim.clip_grad_norm_([x], 1.0)
     assert x.grad.is_leaf
+
+
+def test_clip_grad_norm_is_also_at_pytorchs_address():
+    assert ag.nn.utils.clip_grad_norm_ is ag.optim.clip_grad_norm_
