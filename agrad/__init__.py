@@ -17,6 +17,7 @@ Examples
 import math as _math
 
 from . import data, datasets, fft, linalg, nn, optim, random, testing
+from ._anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from ._backend import BACKEND_NAMES
 from ._dtypes import DTYPES as _DTYPES
 from ._dtypes import DType

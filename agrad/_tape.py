@@ -9,6 +9,11 @@ reference cycles and are freed by reference counting alone.
 
 The walk is iterative (no recursion): a post-order DFS gives a topological order, cotangents
 are accumulated per node and dropped as soon as the node's VJP has consumed them.
+
+Hooks (``Tensor.register_hook``) on a non-leaf live on the Node that produced it and are
+dropped with the node's saved values when a backward frees the graph, so a hook that refers to
+its tensor never keeps a freed graph alive. Anomaly mode (``ag.detect_anomaly``) records on
+each Node the line of user code that called the op (``trace``) and checks every gradient.
 """
 
 from __future__ import annotations
@@ -16,6 +21,10 @@ from __future__ import annotations
 import contextvars
 import functools
 import importlib
+import itertools
+import os
+import sys
+import weakref
 
 __all__ = [
     "Node",
@@ -127,6 +136,8 @@ class Node:
         "static",
         "nout",
         "retained",
+        "hooks",
+        "trace",
         "__weakref__",
     )
 
@@ -141,6 +152,8 @@ class Node:
         self.static = static
         self.nout = nout
         self.retained = None
+        self.hooks = None
+        # ``trace`` (the user's line that called the op) is set only in anomaly mode
 
     def __repr__(self) -> str:
         return f"<Node {self.prim.name}>"
@@ -157,11 +170,42 @@ def _agrad():
     return _AGRAD
 
 
+# ---- where a node came from (anomaly mode) -------------------------------------------------
+ANOMALY = [False]  # process-wide, like torch.autograd.set_detect_anomaly
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_site() -> str:
+    """``file:line in function: code`` of the innermost caller outside the agrad package."""
+    import linecache
+
+    f = sys._getframe(1)
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(_PACKAGE_DIR):
+        f = f.f_back
+    if f is None:  # pragma: no cover - agrad called from agrad only
+        return "<unknown>"
+    code = linecache.getline(f.f_code.co_filename, f.f_lineno).strip()
+    site = f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}"
+    return f"{site}: {code}" if code else site
+
+
+def _site(node) -> str:
+    """Where ``node``'s op was called, for error messages (or how to find out)."""
+    trace = getattr(node, "trace", None)
+    if trace is not None:
+        return f" (op '{node.prim.name}' was called at {trace})"
+    return (
+        " (run the forward pass under `with ag.detect_anomaly():` to see the line that called "
+        f"op '{node.prim.name}')"
+    )
+
+
 def _freed_error(node):
     return RuntimeError(
         f"agrad: trying to backward through the graph a second time: the values saved by op "
         f"'{node.prim.name}' were freed after the first backward. Pass retain_graph=True to the "
-        "first backward() (or use ag.vjp, which keeps the graph for repeated calls)."
+        "first backward() (or use ag.vjp, which keeps the graph for repeated calls)"
+        f"{_site(node)}."
     )
 
 
@@ -171,12 +215,108 @@ def _is_complex(g, bk, create) -> bool:
     return (g._data.dtype if create else g.dtype) in bk.complex_dtypes
 
 
-def _no_complex_error(prim):
+def _no_complex_error(node):
     return NotImplementedError(
-        f"agrad: gradients of op '{prim.name}' with respect to complex values are not "
+        f"agrad: gradients of op '{node.prim.name}' with respect to complex values are not "
         "implemented; differentiate with respect to real and imaginary parts (ag.real, ag.imag) "
-        "or use real dtypes"
+        f"or use real dtypes{_site(node)}"
     )
+
+
+def _check_finite(node, in_grads, create):
+    """Anomaly mode: the first gradient holding NaN or Inf is an error naming its op."""
+    bk = node.bk
+    for i, gi in enumerate(in_grads):
+        if gi is None:
+            continue
+        raw = gi._data if create else gi
+        if bk.floating(raw.dtype) and not bool(bk.xp.all(bk.xp.isfinite(raw))):
+            raise RuntimeError(
+                f"agrad.detect_anomaly: the gradient that op '{node.prim.name}' computed for its "
+                f"argument {i} contains NaN or Inf{_site(node)}"
+            )
+
+
+# ---- hooks ---------------------------------------------------------------------------------
+_HOOK_IDS = itertools.count()
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``: ``handle.remove()`` unregisters the hook.
+
+    It refers to the tensor or node weakly, so keeping a handle keeps no graph alive.
+    """
+
+    __slots__ = ("_owner", "_slot", "_key")
+
+    def __init__(self, owner, slot, key):
+        self._owner, self._slot, self._key = weakref.ref(owner), slot, key
+
+    def remove(self) -> None:
+        owner = self._owner()
+        if owner is None:
+            return
+        attr, idx = self._slot
+        table = getattr(owner, attr, None)
+        if table is not None and idx is not None:
+            table = table.get(idx)
+        if table is not None:
+            table.pop(self._key, None)
+
+
+def add_hook(owner, attr, idx, fn):
+    """Register ``fn`` in ``owner.<attr>`` (a dict of hooks, or ``{idx: dict}`` for a node)."""
+    table = getattr(owner, attr, None)
+    if table is None:
+        table = {}
+        setattr(owner, attr, table)
+    if idx is not None:
+        table = table.setdefault(idx, {})
+    key = next(_HOOK_IDS)
+    table[key] = fn
+    return RemovableHandle(owner, (attr, idx), key)
+
+
+def _run_hooks(fns, g, bk, dev, create):
+    """Apply tensor hooks to one gradient (raw, or a Tensor when ``create``); return it."""
+    from ._tensor import Tensor, _wrap
+
+    t = g if create else _wrap(_fixed(bk, g), bk, dev)
+    for fn in list(fns.values()):
+        r = fn(t)
+        if r is None:
+            continue
+        if (
+            not isinstance(r, Tensor)
+            or tuple(r.shape) != tuple(t.shape)
+            or r.dtype != t.dtype
+            or r._bk is not bk
+            or str(r._dev) != str(dev)
+        ):
+            got = (
+                f"{r.backend} {r.dtype} of shape {r.shape} on {r.device}"
+                if isinstance(r, Tensor)
+                else type(r).__name__
+            )
+            raise TypeError(
+                f"agrad: hook {getattr(fn, '__qualname__', fn)!r} returned {got} for a gradient "
+                f"that is {t.backend} {t.dtype} of shape {t.shape} on {t.device}; a hook must "
+                "return None or a Tensor of the same shape, dtype, backend and device"
+            )
+        t = r
+    return t if create else t._data
+
+
+def _node_hooks(node, g, create):
+    """Run the hooks registered on the tensors ``node`` produced; returns the new cotangent."""
+    if node.nout == 1:
+        fns = node.hooks.get(0)
+        return _run_hooks(fns, g, node.bk, node.dev, create) if fns else g
+    g = list(g)
+    for idx, fns in node.hooks.items():
+        if fns and g[idx] is not None:
+            g[idx] = _run_hooks(fns, g[idx], node.bk, node.dev, create)
+    return g
 
 
 def _fit(xp, node, meta, g, create):
@@ -193,7 +333,7 @@ def _fit(xp, node, meta, g, create):
 
         want, got = canonical(dtype), canonical(gdt)
         if want.kind == "complex floating" and node.prim.complex_grad is None:
-            raise _no_complex_error(node.prim)
+            raise _no_complex_error(node)
         if (
             got is None
             or not got.is_floating
@@ -202,7 +342,7 @@ def _fit(xp, node, meta, g, create):
             raise TypeError(
                 f"agrad: the VJP of op '{node.prim.name}' returned a {got} gradient for argument "
                 f"{i}, which is {want}; a gradient must be a floating dtype of the input's kind "
-                "(this is a bug in that op's VJP)"
+                f"(this is a bug in that op's VJP){_site(node)}"
             )
         g = xp.astype(g, dtype)
     return g
@@ -224,7 +364,7 @@ def _unbroadcast(xp, node, i, g, gshape, shape):
         raise ValueError(
             f"agrad: the VJP of op '{node.prim.name}' returned a gradient of shape {gshape} for "
             f"argument {i} of shape {shape}; it cannot be un-broadcast to that shape (this is a "
-            "bug in that op's VJP)"
+            f"bug in that op's VJP){_site(node)}"
         )
     if axes:
         g = xp.sum(g, axis=tuple(axes), keepdims=True)
@@ -338,11 +478,14 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
 
     results = [None] * len(inputs) if inputs is not None else None
     agrad_ns = _agrad() if create_graph else None
+    anomaly = ANOMALY[0]
 
     for node in reversed(order):
         g = grads.pop(node, None)
         if g is None or (useful is not None and node not in useful):
             continue
+        if node.hooks:  # register_hook() on tensors this node produced
+            g = _node_hooks(node, g, create_graph)
         if node.retained is not None:  # retain_grad() on tensors this node produced
             _retain(node, g, create_graph)
         if stop and node in stop:
@@ -359,7 +502,7 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
         prim = node.prim
         if prim.vjp is None:
             raise NotImplementedError(
-                f"agrad: op '{prim.name}' has no VJP; it cannot be differentiated"
+                f"agrad: op '{prim.name}' has no VJP; it cannot be differentiated{_site(node)}"
             )
         bk = node.bk
         xp = agrad_ns if create_graph else bk.xp
@@ -370,7 +513,7 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
             else _is_complex(g, bk, create_graph)
         ):
             if prim.complex_grad is None:
-                raise _no_complex_error(prim)
+                raise _no_complex_error(node)
             conj = True  # a holomorphic op's VJP, conjugated around: conj(vjp(conj(g)))
             g = [None if c is None else xp.conj(c) for c in g] if type(g) is list else xp.conj(g)
         if create_graph:
@@ -387,9 +530,12 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
             in_grads = tuple(in_grads) if type(in_grads) is list else (in_grads,)
         if conj:
             in_grads = tuple(None if gi is None else xp.conj(gi) for gi in in_grads)
+        if anomaly:
+            _check_finite(node, in_grads, create_graph)
         if not retain_graph:
             node.saved = None
             node.out = None
+            node.hooks = None  # hooks may refer to their tensor: no cycle outlives the graph
         for p, gi, m in zip(node.parents, in_grads, node.meta):
             if p is None or gi is None:
                 continue
@@ -407,8 +553,12 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
 
     if inputs is not None:
         for leaf, ks in leaf_targets.items():
+            g = leaf_acc.get(leaf)
+            hooks = getattr(leaf, "_hooks", None)
+            if g is not None and hooks:
+                g = _run_hooks(hooks, g, leaf._bk, leaf._dev, create_graph)
             for k in ks:
-                results[k] = leaf_acc.get(leaf)
+                results[k] = g
         if create_graph:
             return results
         return [
@@ -417,9 +567,16 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
         ]
 
     for leaf, g in leaf_acc.items():
+        hooks = getattr(leaf, "_hooks", None)
+        if hooks:
+            g = _run_hooks(hooks, g, leaf._bk, leaf._dev, create_graph)
         if not create_graph:
             g = _wrap(_fixed(leaf._bk, g), leaf._bk, leaf._dev)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
+        post = getattr(leaf, "_post_hooks", None)
+        if post:
+            for fn in list(post.values()):
+                fn(leaf)
     return None
 
 

@@ -60,7 +60,20 @@ class Tensor:
     Tensor([2., 4., 6.], backend='numpy', device='cpu', dtype=float64)
     """
 
-    __slots__ = ("_data", "_bk", "_dev", "_node", "_idx", "requires_grad", "_grad", "__weakref__")
+    # _idx (output index of a multi-output op) and _hooks/_post_hooks (a leaf's hooks) are set
+    # only where needed and read with getattr defaults, so creating a tensor never pays for them
+    __slots__ = (
+        "_data",
+        "_bk",
+        "_dev",
+        "_node",
+        "_idx",
+        "requires_grad",
+        "_grad",
+        "_hooks",
+        "_post_hooks",
+        "__weakref__",
+    )
     __array_priority__ = 1000  # NumPy defers binary operators to us
 
     def __new__(cls, obj, dtype=None, device=None, copy=None, *, backend=None, requires_grad=False):
@@ -208,6 +221,71 @@ class Tensor:
         if n.retained is None:
             n.retained = {}
         n.retained[getattr(self, "_idx", 0)] = weakref.ref(self)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` whenever the gradient with respect to this tensor is computed.
+
+        The hook may return a Tensor (of the gradient's shape, dtype, backend and device) that
+        replaces the gradient for the rest of the backward pass, or None to leave it. On a leaf
+        the hook runs before the gradient is accumulated into ``.grad``; on a non-leaf it runs
+        when the gradient is complete, before it flows on. Returns a handle whose
+        ``remove()`` unregisters the hook. A non-leaf's hooks go with its graph when a backward
+        frees it, so they never keep a graph alive.
+
+        Examples
+        --------
+        >>> import agrad as ag
+        >>> x = ag.asarray([1.0, 2.0], requires_grad=True)
+        >>> y = x * 3.0
+        >>> handle = y.register_hook(lambda g: g * 10.0)   # scale the gradient flowing back
+        >>> ag.sum(y).backward()
+        >>> x.grad
+        Tensor([30., 30.], backend='numpy', device='cpu', dtype=float64)
+        >>> handle.remove()
+        """
+        from ._tape import add_hook
+
+        if not callable(hook):
+            raise TypeError(f"agrad: register_hook() needs a callable, got {type(hook).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError(
+                "agrad: register_hook() on a tensor that does not require grad: no gradient "
+                "will ever reach it (create it with requires_grad=True)"
+            )
+        n = self._node
+        if n is None:
+            return add_hook(self, "_hooks", None, hook)
+        return add_hook(n, "hooks", getattr(self, "_idx", 0), hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` on this leaf after a backward has accumulated its ``.grad``.
+
+        PyTorch's name and semantics: the place for an optimizer step fused into backward.
+        Returns a handle whose ``remove()`` unregisters the hook.
+
+        Examples
+        --------
+        >>> import agrad as ag
+        >>> w = ag.asarray([1.0, 2.0], requires_grad=True)
+        >>> seen = []
+        >>> _ = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.shape))
+        >>> ag.sum(w * w).backward()
+        >>> seen
+        [(2,)]
+        """
+        from ._tape import add_hook
+
+        if not callable(hook):
+            raise TypeError(
+                "agrad: register_post_accumulate_grad_hook() needs a callable, got "
+                f"{type(hook).__name__}"
+            )
+        if self._node is not None or not self.requires_grad:
+            raise RuntimeError(
+                "agrad: register_post_accumulate_grad_hook() applies to leaf tensors that "
+                "require grad (only leaves accumulate .grad); use register_hook() on this tensor"
+            )
+        return add_hook(self, "_post_hooks", None, hook)
 
     def to_device(self, device, /, *, stream=None) -> Tensor:
         """This tensor on ``device`` (differentiable: the gradient moves back).
