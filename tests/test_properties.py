@@ -45,8 +45,8 @@ def test_binary_forward_and_gradient_for_broadcastable_shapes(name, data, shape_
     # gradients away from ties and the origin, where these ops have kinks
     a = np.from_dlpack(x1) + 0.0
     b = np.from_dlpack(x2) + 0.0
-    if name in ("maximum", "minimum") and np.any(np.isclose(*np.broadcast_arrays(a, b))):
-        return
+    if name in ("maximum", "minimum") and np.any(np.abs(np.subtract(a, b)) < 1e-3):
+        return  # a tie within the finite-difference step (hypothesis found 0 vs 1e-7)
     if name in ("atan2", "hypot") and np.any(np.hypot(*np.broadcast_arrays(a, b)) < 1e-3):
         return
     if name == "atan2":
