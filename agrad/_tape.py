@@ -430,6 +430,13 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
     ``seeds`` are raw arrays, or Tensors when ``create_graph`` is set (the backward is then
     itself recorded, VJPs running on agrad's own namespace).
     """
+    if create_graph and not GRAD_ENABLED.get():
+        # a recorded backward records all of it (accumulation and un-broadcasting too), even
+        # when called under no_grad()
+        with enable_grad():
+            return run_backward(
+                roots, seeds, inputs=inputs, retain_graph=retain_graph, create_graph=True
+            )
     from ._tensor import Tensor, _wrap
 
     stop = set()

@@ -355,3 +355,19 @@ def test_real_to_complex_cast_passes_the_real_part_back(backend):
     ag.sum(ag.real(c * c)).backward()  # real(c^2) = x^2 * [-1, 3]
     assert x.grad.dtype == ag.float64
     np.testing.assert_allclose(x.grad.numpy(), [-2.0, 12.0])
+
+
+def test_a_recorded_backward_under_no_grad_is_still_recorded(backend):
+    """create_graph records the whole sweep (accumulation and un-broadcasting too), whatever
+    the caller's grad mode."""
+    x = ag.asarray([[0.5, 1.5]], dtype=ag.float64, backend=backend, requires_grad=True)
+    b = ag.asarray([[1.0], [2.0]], dtype=ag.float64, backend=backend)
+    y = ag.sum(ag.sin(x) * b + x * x)  # x broadcast and used twice: un-broadcast + accumulate
+    with ag.no_grad():
+        y.backward(create_graph=True)
+    g = x.grad
+    assert g.requires_grad
+    x.grad = None
+    # x * x is broadcast over b's two rows: g = 3 cos x + 4x, and d/dx sum(g) = -3 sin x + 4
+    ag.sum(g).backward()
+    np.testing.assert_allclose(x.grad.numpy(), -3 * np.sin([[0.5, 1.5]]) + 4)
