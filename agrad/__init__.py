@@ -16,7 +16,7 @@ Examples
 
 import math as _math
 
-from . import data, datasets, fft, linalg, nn, optim, random, testing
+from . import data, datasets, fft, linalg, nn, optim, random, testing, viz
 from ._anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from ._backend import BACKEND_NAMES
 from ._dtypes import DTYPES as _DTYPES
@@ -24,7 +24,18 @@ from ._dtypes import DType
 from ._info import *  # noqa: F403  (__array_namespace_info__, data-type functions)
 from ._tape import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._tensor import Tensor
-from .autodiff import grad, value_and_grad, vjp
+from .autodiff import (
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    linearize,
+    value_and_grad,
+    vjp,
+)
 from .ops.creation import (
     arange,
     asarray,

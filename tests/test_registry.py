@@ -14,7 +14,8 @@ std max min cumulative_sum matmul tensordot vecdot matrix_transpose reshape perm
 expand_dims squeeze broadcast_to concat stack flip take take_along_axis where astype equal
 not_equal less less_equal greater greater_equal asarray zeros ones full empty arange linspace
 eye zeros_like ones_like full_like empty_like no_grad enable_grad is_grad_enabled grad
-value_and_grad vjp to_device
+value_and_grad vjp to_device jvp linearize jacobian jacrev jacfwd hessian hvp detect_anomaly
+set_detect_anomaly is_anomaly_enabled save load
 """.split()
 
 
