@@ -19,6 +19,7 @@ import math as _math
 from . import data, datasets, fft, linalg, nn, optim, random, testing, viz
 from ._anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from ._backend import BACKEND_NAMES
+from ._checkpoint import checkpoint
 from ._dtypes import DTYPES as _DTYPES
 from ._dtypes import DType
 from ._info import *  # noqa: F403  (__array_namespace_info__, data-type functions)
@@ -36,6 +37,7 @@ from .autodiff import (
     value_and_grad,
     vjp,
 )
+from .custom import CustomVJP, custom_vjp
 from .ops.creation import (
     arange,
     asarray,

@@ -78,6 +78,7 @@ class Primitive:
         promote_from=0,
         promotes=True,
         complex_grad=None,
+        register=True,
     ):
         if saves not in _SAVES:
             raise ValueError(f"saves must be one of {_SAVES}, got {saves!r}")
@@ -97,6 +98,8 @@ class Primitive:
         self.promote_from = promote_from  # where(condition, x1, x2) promotes x1 and x2 only
         self.__doc__ = forward.__doc__
         self.__wrapped__ = forward
+        if not register:  # user functions (ag.custom_vjp) stay out of the registry and ops
+            return
         REGISTRY[self.name] = self
         setattr(ops, self.name, self)
 
