@@ -14,7 +14,7 @@ overflows for large ``x``; a stable forward with its own derivative does not. (N
 ``exp(1e4)`` overflows, with NumPy's warning, in the one it discards.)
 
 >>> import agrad as ag
->>> from agrad.custom import custom_vjp
+>>> from agrad import custom_vjp
 >>> @custom_vjp
 ... def log1pexp(xp, x):  # log(1 + e^x), stable for any x (no branch overflows)
 ...     return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
@@ -134,7 +134,7 @@ class CustomVJP(Primitive):
         Examples
         --------
         >>> import agrad as ag
-        >>> from agrad.custom import custom_vjp
+        >>> from agrad import custom_vjp
         >>> @custom_vjp
         ... def cube(xp, x):
         ...     return x * x * x
@@ -176,7 +176,7 @@ class CustomVJP(Primitive):
         Examples
         --------
         >>> import agrad as ag
-        >>> from agrad.custom import custom_vjp
+        >>> from agrad import custom_vjp
         >>> @custom_vjp
         ... def cube(xp, x):
         ...     return x * x * x
@@ -315,7 +315,7 @@ def custom_vjp(
     Examples
     --------
     >>> import agrad as ag
-    >>> from agrad.custom import custom_vjp
+    >>> from agrad import custom_vjp
     >>> @custom_vjp(saves="out")
     ... def softplus(xp, x, *, beta=1.0):  # log(1 + e^(beta x)) / beta, stable
     ...     z = beta * x
@@ -364,7 +364,7 @@ def check_jvp(f: CustomVJP, *args, static=None, seed: int = 0, rtol: float = 1e-
     Examples
     --------
     >>> import agrad as ag
-    >>> from agrad.custom import custom_vjp
+    >>> from agrad import custom_vjp
     >>> @custom_vjp
     ... def mul(xp, x, y):
     ...     return x * y
