@@ -107,14 +107,15 @@ def test_xor_gradient_check_catches_a_wrong_formula(xor, rng, mistake):
     assert not close, f"a backprop with mistake {mistake!r} was not told apart"
 
 
-def _run_script(path, *args, timeout=300):
+def _run_script(path, *args, timeout=300, cwd=ROOT, env_extra=None):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p
     )  # agrad importable from a checkout that was not pip-installed
+    env.update(env_extra or {})
     return subprocess.run(
         [sys.executable, str(path), *args],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,

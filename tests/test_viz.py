@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import pathlib
 import re
 import shutil
-import subprocess
 import sys
 import types
 
 import numpy as np
 import pytest
+from test_examples import _run_script
 
 import agrad as ag
 import agrad.viz as viz
@@ -568,17 +567,7 @@ def test_chain_errors():
 
 # ---- examples/graph.py -------------------------------------------------------------------------
 def run_example(*args, cwd, env_extra=None):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    env.update(env_extra or {})
-    return subprocess.run(
-        [sys.executable, str(GRAPH_PY), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return _run_script(GRAPH_PY, *args, cwd=cwd, env_extra=env_extra, timeout=120)
 
 
 @pytest.mark.parametrize("name", ["numpy", "array_api_strict"])
