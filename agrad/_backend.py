@@ -60,6 +60,8 @@ class Backend:
         and plain-mode VJPs receive it.
     fix : callable or None
         Normalises a raw result to an array (NumPy returns scalars for 0-d results), or None.
+    array_type : type or None
+        The array type ``fix`` leaves unchanged (the hot paths call ``fix`` only on others).
     multi_device : bool
         Whether arrays of this backend can live on more than one device (checked per op).
     """
@@ -69,6 +71,7 @@ class Backend:
         "module",
         "xp",
         "fix",
+        "array_type",
         "multi_device",
         "_to_agrad",
         "_to_raw",
@@ -85,6 +88,7 @@ class Backend:
         self.module = module
         self.multi_device = multi_device
         self.fix = fix
+        self.array_type = getattr(fix, "array_type", None)
         self.ctx = None  # a device-context factory where the library needs one (CuPy)
         self._to_agrad: dict = {}
         self._to_raw: dict = {}
@@ -316,6 +320,9 @@ _NAMESPACE_FIXES = {"torch": {"remainder": _remainder_signed_zero}}
 def _fix_numpy(r):
     """NumPy returns scalars for 0-d results; agrad always holds arrays."""
     return r if type(r) is np.ndarray else np.asarray(r)
+
+
+_fix_numpy.array_type = np.ndarray  # what the fix leaves alone: the hot paths skip the call
 
 
 # ---- the registry of backends ------------------------------------------------------------

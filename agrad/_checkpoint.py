@@ -152,6 +152,9 @@ def _vjp(
     from .ops.elementwise import positive
 
     with enable_grad():
+        # stand-ins for the closed-over tensors, made before the recomputation so that they are
+        # older than the nodes that will use them (the tape visits newest first)
+        standins = [positive(a) if create else _fresh_leaf(a, _bk, _dev) for a in front_args]
         fresh, targets, slots_of_target, fresh_keys = [], [], [], set()
         for k, (a, kind) in enumerate(zip(explicit, _kinds)):
             if kind == _CONST:
@@ -175,12 +178,7 @@ def _vjp(
         _check_same(front, out_cls, sig, _fmeta, _out_cls, _sig, len(gs))
 
         # cut the new graph at the closed-over tensors: stand-ins receive their gradients
-        standins = []
-        subst = {}
-        for (p, _), a in zip(front, front_args):
-            s = positive(a) if create else _fresh_leaf(a, _bk, _dev)
-            standins.append(s)
-            subst[_key(p)] = s._node if create else s
+        subst = {_key(p): (s._node if create else s) for (p, _), s in zip(front, standins)}
         if subst:
             _substitute(inside, subst)
 

@@ -28,6 +28,8 @@ __all__ = ["Primitive", "primitive", "REGISTRY", "zero_vjp"]
 REGISTRY: dict[str, Primitive] = {}
 
 _SAVES = ("inputs", "out", "all", "none")
+#: a Tensor subclass the fast paths accept besides Tensor (ag.nn.Parameter registers itself)
+_TENSOR_SUBCLASS = [Tensor]
 _SCALARS = (bool, int, float, complex)
 
 
@@ -51,6 +53,10 @@ class Primitive:
         Tensor arguments from position ``promote_from`` on must be of one kind (bool, integer,
         floating), as the standard's type promotion requires; ``promotes=False`` for ops whose
         array arguments play different roles (indices, counts).
+    selective : bool
+        The VJP takes a keyword ``needs``: one bool per positional argument, False where no
+        gradient is wanted (a constant operand), so it can skip that work (``g @ W.T`` for the
+        data batch of a first layer). PyTorch's ``ctx.needs_input_grad``.
     """
 
     __slots__ = (
@@ -64,6 +70,7 @@ class Primitive:
         "differentiable",
         "_save_in",
         "_save_out",
+        "selective",
         "__wrapped__",
         "__dict__",
     )
@@ -79,6 +86,7 @@ class Primitive:
         promotes=True,
         complex_grad=None,
         register=True,
+        selective=False,
     ):
         if saves not in _SAVES:
             raise ValueError(f"saves must be one of {_SAVES}, got {saves!r}")
@@ -89,6 +97,7 @@ class Primitive:
         self._save_in = saves in ("inputs", "all")
         self._save_out = saves in ("out", "all")
         self.differentiable = differentiable
+        self.selective = selective
         if complex_grad not in (None, "holomorphic", "direct"):
             raise ValueError(
                 f"complex_grad must be None, 'holomorphic' or 'direct', not {complex_grad!r}"
@@ -117,12 +126,13 @@ class Primitive:
         # The hot path: kept flat and free of per-call lookups (see design.md, section 6).
         if len(args) == 1:  # unary ops on a Tensor skip the argument loop and its checks
             x = args[0]
-            if type(x) is Tensor and x._bk.ctx is None:
+            tx = type(x)
+            if (tx is Tensor or tx is _TENSOR_SUBCLASS[0]) and x._bk.ctx is None:
                 bk = x._bk
                 raw = x._data
                 out = self.forward(bk.xp, raw, **static)
                 if not isinstance(out, tuple):
-                    if bk.fix is not None:
+                    if bk.fix is not None and type(out) is not bk.array_type:
                         out = bk.fix(out)
                     if x.requires_grad and self.differentiable and GRAD_ENABLED.get():
                         return _record1(self, x, raw, static, out, bk)
@@ -131,9 +141,10 @@ class Primitive:
         elif len(args) == 2:  # binary ops on two Tensors, or a real Tensor and a float/int
             a, b = args
             ta, tb = type(a), type(b)
-            if ta is Tensor:
+            sub = _TENSOR_SUBCLASS[0]
+            if ta is Tensor or ta is sub:
                 bk, dev = a._bk, a._dev
-                if tb is Tensor:
+                if tb is Tensor or tb is sub:
                     fast = (
                         b._bk is bk
                         and (not bk.multi_device or b._dev == dev)
@@ -146,7 +157,7 @@ class Primitive:
                     rg = a.requires_grad
                     rb = b
                 ra = a._data
-            elif tb is Tensor and (ta is float or ta is int):
+            elif (tb is Tensor or tb is sub) and (ta is float or ta is int):
                 bk, dev = b._bk, b._dev
                 rb = b._data
                 fast = rb.dtype in bk.real_dtypes
@@ -155,9 +166,14 @@ class Primitive:
             else:
                 fast = False
             if fast and bk.ctx is None:
-                return self._finish(
-                    args, [ra, rb], static, self.forward(bk.xp, ra, rb, **static), bk, dev, rg
-                )
+                out = self.forward(bk.xp, ra, rb, **static)
+                if isinstance(out, tuple):
+                    return self._finish(args, [ra, rb], static, out, bk, dev, rg)
+                if bk.fix is not None and type(out) is not bk.array_type:
+                    out = bk.fix(out)
+                if rg and self.differentiable and GRAD_ENABLED.get():
+                    return _record2(self, a, b, ra, rb, static, out, bk, dev)
+                return _wrap(out, bk, dev)
         raws = []
         ref = None
         rg = False
@@ -208,7 +224,7 @@ class Primitive:
             if rg and self.differentiable and GRAD_ENABLED.get():
                 return _record(self, args, raws, static, out, bk, dev, True)
             return tuple(_wrap(o, bk, dev) for o in out)
-        if fix is not None:
+        if fix is not None and type(out) is not bk.array_type:
             out = fix(out)
         if rg and self.differentiable and GRAD_ENABLED.get():
             return _record(self, args, raws, static, out, bk, dev, False)
@@ -233,6 +249,36 @@ def _record1(prim, x, raw, static, out, bk):
         static,
     )
     return _wrap(out, bk, x._dev, node)
+
+
+def _record2(prim, a, b, ra, rb, static, out, bk, dev):
+    """:func:`_record` for two arguments (Tensors or Python scalars) and one output."""
+    rdt = None
+    if type(a) is not float and type(a) is not int and a.requires_grad:
+        n = a._node
+        pa = a if n is None else (n if n.nout == 1 else (n, getattr(a, "_idx", 0)))
+        rdt = ra.dtype
+        ma = (ra.shape, rdt)
+    else:
+        pa = ma = None
+    if type(b) is not float and type(b) is not int and b.requires_grad:
+        n = b._node
+        pb = b if n is None else (n if n.nout == 1 else (n, getattr(b, "_idx", 0)))
+        rdt = rb.dtype
+        mb = (rb.shape, rdt)
+    else:
+        pb = mb = None
+    if out.dtype is not rdt and not bk.floating(out.dtype):  # int/bool results: no gradient
+        return _wrap(out, bk, dev)
+    if prim._save_in:
+        saved = (ra, rb)
+    else:
+        saved = (
+            a if type(a) is float or type(a) is int else None,
+            b if type(b) is float or type(b) is int else None,
+        )
+    node = Node(prim, bk, dev, (pa, pb), (ma, mb), saved, out if prim._save_out else None, static)
+    return _wrap(out, bk, dev, node)
 
 
 def _record(prim, args, raws, static, out, bk, dev, multi):
@@ -420,6 +466,7 @@ def primitive(
     promote_from=0,
     promotes=True,
     complex_grad=None,
+    selective=False,
 ):
     """Decorator turning ``forward(xp, *arrays, **static)`` into a :class:`Primitive`."""
 
@@ -432,6 +479,7 @@ def primitive(
             promote_from=promote_from,
             promotes=promotes,
             complex_grad=complex_grad,
+            selective=selective,
         )
 
     return make if forward is None else make(forward)

@@ -25,6 +25,7 @@ import itertools
 import os
 import sys
 import weakref
+from heapq import heappop, heappush
 
 __all__ = [
     "Node",
@@ -122,8 +123,16 @@ class set_grad_enabled(_GradMode):
         self.enabled = bool(mode)
 
 
+_next_seq = itertools.count(0, -1).__next__
+
+
 class Node:
-    """One recorded op. See the module docstring for what it holds and why."""
+    """One recorded op. See the module docstring for what it holds and why.
+
+    ``seq`` numbers nodes in creation order (decreasing). A node is always newer than its
+    parents, which is what lets the backward visit nodes newest first with no pre-pass: code
+    that builds or re-points nodes by hand (``ag.checkpoint``) must keep it so.
+    """
 
     __slots__ = (
         "prim",
@@ -138,6 +147,7 @@ class Node:
         "retained",
         "hooks",
         "trace",
+        "seq",
         "__weakref__",
     )
 
@@ -152,7 +162,8 @@ class Node:
         self.static = static
         self.nout = nout
         self.retained = None
-        self.hooks = None
+        self.hooks = None  # set by register_hook() and retain_grad(): the backward checks it
+        self.seq = _next_seq()  # decreasing: newer nodes sort first (the backward's heap)
         # ``trace`` (the user's line that called the op) is set only in anomaly mode
 
     def __repr__(self) -> str:
@@ -437,141 +448,89 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
             return run_backward(
                 roots, seeds, inputs=inputs, retain_graph=retain_graph, create_graph=True
             )
-    from ._tensor import Tensor, _wrap
+    if inputs is None:
+        _accumulate(roots, seeds, retain_graph, create_graph)
+        return None
+    return _gradients(roots, seeds, inputs, retain_graph, create_graph)
 
-    stop = set()
-    leaf_targets = {}
-    node_targets = {}
-    if inputs is not None:
-        for k, t in enumerate(inputs):
-            if t._node is None:
-                leaf_targets.setdefault(t, []).append(k)
-            else:
-                stop.add(t._node)
-                node_targets.setdefault((t._node, getattr(t, "_idx", 0)), []).append(k)
 
-    grads = {}  # Node -> cotangent (or list of cotangents for several outputs)
+def _accumulate(roots, seeds, retain_graph, create_graph):
+    """``Tensor.backward``: every leaf that requires grad gets its gradient added to ``.grad``.
+
+    Nodes are visited newest first (a heap keyed by the creation number ``seq``): a node is
+    always newer than its parents, so when it is popped every node that feeds it a cotangent
+    has run, and no pre-pass over the graph is needed. The loop is the hot path of every
+    backward; anything unusual (hooks, complex values, CuPy, anomaly mode, a recorded
+    backward, errors) goes through :func:`_run_vjp`.
+    """
+    from ._tensor import _wrap
+
+    grads = {}  # Node -> cotangent (or a list of cotangents for several outputs)
     leaf_acc = {}  # leaf Tensor -> cotangent
-    root_nodes = []
+    heap = []
     for r, s in zip(roots, seeds):
-        if r._node is None:
-            if inputs is not None:
-                if r in leaf_targets:
-                    _add_into(leaf_acc, r, 0, 1, s)
-            elif r.requires_grad:
+        n = r._node
+        if n is None:
+            if r.requires_grad:
                 _add_into(leaf_acc, r, 0, 1, s)
             continue
-        _add_into(grads, r._node, getattr(r, "_idx", 0), r._node.nout, s)
-        root_nodes.append(r._node)
+        if n not in grads:
+            heappush(heap, (n.seq, n))
+        _add_into(grads, n, getattr(r, "_idx", 0), n.nout, s)
 
-    # With inputs: visit only what lies between the roots and the inputs. A node is "useful"
-    # when its cotangent is wanted (it produced an input, or it leads to one); its VJP runs
-    # only if it leads to one ("expand"). Inputs may be ancestors of each other.
-    order = _postorder(root_nodes, ())
-    useful = expand = None
-    if inputs is not None:
-        useful, expand = set(), set()
-        for n in order:  # parents come first
-            for p in n.parents:
-                if p is None:
-                    continue
-                pn = _parent_node(p)
-                if (pn is not None and pn in useful) or (pn is None and p in leaf_targets):
-                    useful.add(n)
-                    expand.add(n)
-                    break
-            if n in stop:
-                useful.add(n)
-
-    results = [None] * len(inputs) if inputs is not None else None
-    agrad_ns = _agrad() if create_graph else None
-    anomaly = ANOMALY[0]
-
-    for node in reversed(order):
-        g = grads.pop(node, None)
-        if g is None or (useful is not None and node not in useful):
-            continue
-        if node.hooks:  # register_hook() on tensors this node produced
-            g = _node_hooks(node, g, create_graph)
-        if node.retained is not None:  # retain_grad() on tensors this node produced
-            _retain(node, g, create_graph)
-        if stop and node in stop:
-            for (tn, idx), ks in node_targets.items():
-                if tn is node:
-                    gi = g if node.nout == 1 else g[idx]
-                    for k in ks:
-                        results[k] = gi
-            if node not in expand:
-                continue
-        saved = node.saved
-        if saved is None:
-            raise _freed_error(node)
+    slow = create_graph or ANOMALY[0]
+    xp_rec = _agrad() if create_graph else None
+    pop = grads.pop
+    get = grads.get
+    while heap:
+        node = heappop(heap)[1]
+        g = pop(node)
+        if node.hooks is not None:  # hooks or retain_grad() on tensors this node produced
+            g = _node_extras(node, g, create_graph)
         prim = node.prim
-        if prim.vjp is None:
-            raise NotImplementedError(
-                f"agrad: op '{prim.name}' has no VJP; it cannot be differentiated{_site(node)}"
-            )
         bk = node.bk
-        xp = agrad_ns if create_graph else bk.xp
-        conj = False  # PyTorch's convention for complex values: g * conj(f'(z))
-        if prim.complex_grad != "direct" and (
-            (g.dtype in bk.complex_dtypes)
-            if not create_graph and type(g) is not list
-            else _is_complex(g, bk, create_graph)
+        if (
+            slow
+            or type(g) is list
+            or bk.ctx is not None
+            or node.saved is None
+            or prim.vjp is None
+            or (prim.complex_grad != "direct" and g.dtype in bk.complex_dtypes)
         ):
-            if prim.complex_grad is None:
-                raise _no_complex_error(node)
-            conj = True  # a holomorphic op's VJP, conjugated around: conj(vjp(conj(g)))
-            g = [None if c is None else xp.conj(c) for c in g] if type(g) is list else xp.conj(g)
-        if create_graph:
-            args, out = _as_tensors(node, Tensor, _wrap)
-            with enable_grad():
-                in_grads = prim.vjp(xp, g, out, *args, **node.static)
-        elif bk.ctx is None:
-            in_grads = prim.vjp(xp, g, node.out, *saved, **node.static)
-        else:  # pragma: no cover - CuPy: allocate on the node's device
-            with bk.ctx(node.dev):
-                in_grads = prim.vjp(xp, g, node.out, *saved, **node.static)
+            xp = xp_rec or bk.xp
+            in_grads = _run_vjp(node, g, xp, create_graph, retain_graph)
+        else:
+            xp = bk.xp
+            if prim.selective:
+                in_grads = prim.vjp(xp, g, node.out, *node.saved, needs=_needs(node), **node.static)
+            else:
+                in_grads = prim.vjp(xp, g, node.out, *node.saved, **node.static)
+            if type(in_grads) is not tuple:
+                in_grads = tuple(in_grads) if type(in_grads) is list else (in_grads,)
+            if not retain_graph:
+                node.saved = node.out = node.hooks = None
         del g
-        if type(in_grads) is not tuple:
-            in_grads = tuple(in_grads) if type(in_grads) is list else (in_grads,)
-        if conj:
-            in_grads = tuple(None if gi is None else xp.conj(gi) for gi in in_grads)
-        if anomaly:
-            _check_finite(node, in_grads, create_graph)
-        if not retain_graph:
-            node.saved = None
-            node.out = None
-            node.hooks = None  # hooks may refer to their tensor: no cycle outlives the graph
         for p, gi, m in zip(node.parents, in_grads, node.meta):
             if p is None or gi is None:
                 continue
-            if create_graph or gi.shape != m[0] or gi.dtype != m[1]:
+            if create_graph or gi.shape != m[0] or gi.dtype is not m[1]:
                 gi = _fit(xp, node, m, gi, create_graph)
             t = type(p)
             if t is Node:
-                prev = grads.get(p)
-                grads[p] = gi if prev is None else prev + gi
+                prev = get(p)
+                if prev is None:
+                    grads[p] = gi
+                    heappush(heap, (p.seq, p))
+                else:
+                    grads[p] = prev + gi
             elif t is tuple:
-                _add_into(grads, p[0], p[1], p[0].nout, gi)
-            elif useful is None or p in leaf_targets:
+                pn = p[0]
+                if pn not in grads:
+                    heappush(heap, (pn.seq, pn))
+                _add_into(grads, pn, p[1], pn.nout, gi)
+            else:
                 prev = leaf_acc.get(p)
                 leaf_acc[p] = gi if prev is None else prev + gi
-
-    if inputs is not None:
-        for leaf, ks in leaf_targets.items():
-            g = leaf_acc.get(leaf)
-            hooks = getattr(leaf, "_hooks", None)
-            if g is not None and hooks:
-                g = _run_hooks(hooks, g, leaf._bk, leaf._dev, create_graph)
-            for k in ks:
-                results[k] = g
-        if create_graph:
-            return results
-        return [
-            None if g is None else _wrap(_fixed(t._bk, g), t._bk, t._dev)
-            for t, g in zip(inputs, results)
-        ]
 
     for leaf, g in leaf_acc.items():
         hooks = getattr(leaf, "_hooks", None)
@@ -584,7 +543,159 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
         if post:
             for fn in list(post.values()):
                 fn(leaf)
-    return None
+
+
+def _run_vjp(node, g, xp, create_graph, retain_graph):
+    """Run ``node``'s VJP on cotangent ``g`` in full generality: errors for freed graphs and
+    missing VJPs, complex values, CuPy's device context, a recorded backward, anomaly checks;
+    frees the node's saved values unless ``retain_graph``. Returns a tuple of cotangents."""
+    from ._tensor import Tensor, _wrap
+
+    saved = node.saved
+    if saved is None:
+        raise _freed_error(node)
+    prim = node.prim
+    if prim.vjp is None:
+        raise NotImplementedError(
+            f"agrad: op '{prim.name}' has no VJP; it cannot be differentiated{_site(node)}"
+        )
+    bk = node.bk
+    conj = False  # PyTorch's convention for complex values: g * conj(f'(z))
+    if prim.complex_grad != "direct" and _is_complex(g, bk, create_graph):
+        if prim.complex_grad is None:
+            raise _no_complex_error(node)
+        conj = True  # a holomorphic op's VJP, conjugated around: conj(vjp(conj(g)))
+        g = [None if c is None else xp.conj(c) for c in g] if type(g) is list else xp.conj(g)
+    static = node.static
+    if prim.selective:
+        static = {**static, "needs": _needs(node)}
+    if create_graph:
+        args, out = _as_tensors(node, Tensor, _wrap)
+        with enable_grad():
+            in_grads = prim.vjp(xp, g, out, *args, **static)
+    elif bk.ctx is None:
+        in_grads = prim.vjp(xp, g, node.out, *saved, **static)
+    else:  # pragma: no cover - CuPy: allocate on the node's device
+        with bk.ctx(node.dev):
+            in_grads = prim.vjp(xp, g, node.out, *saved, **static)
+    if type(in_grads) is not tuple:
+        in_grads = tuple(in_grads) if type(in_grads) is list else (in_grads,)
+    if conj:
+        in_grads = tuple(None if gi is None else xp.conj(gi) for gi in in_grads)
+    if ANOMALY[0]:
+        _check_finite(node, in_grads, create_graph)
+    if not retain_graph:
+        node.saved = node.out = None
+        node.hooks = None  # hooks may refer to their tensor: no cycle outlives the graph
+    return in_grads
+
+
+def _needs(node):
+    """Which positional arguments of ``node`` want a gradient (a selective VJP's ``needs``)."""
+    return tuple([p is not None for p in node.parents])
+
+
+def _node_extras(node, g, create_graph):
+    """Hooks, then ``retain_grad()``, for the tensors ``node`` produced (PyTorch's order: the
+    retained ``.grad`` is the gradient after the hooks)."""
+    if node.hooks:
+        g = _node_hooks(node, g, create_graph)
+    if node.retained is not None:
+        _retain(node, g, create_graph)
+    return g
+
+
+def _gradients(roots, seeds, inputs, retain_graph, create_graph):
+    """``ag.grad``-style backward: the gradients with respect to ``inputs``, nothing written
+    to ``.grad``; only the part of the graph between the roots and the inputs is visited."""
+    from ._tensor import _wrap
+
+    stop = set()
+    leaf_targets = {}
+    node_targets = {}
+    for k, t in enumerate(inputs):
+        if t._node is None:
+            leaf_targets.setdefault(t, []).append(k)
+        else:
+            stop.add(t._node)
+            node_targets.setdefault((t._node, getattr(t, "_idx", 0)), []).append(k)
+
+    grads = {}  # Node -> cotangent (or list of cotangents for several outputs)
+    leaf_acc = {}  # leaf Tensor -> cotangent
+    root_nodes = []
+    for r, s in zip(roots, seeds):
+        if r._node is None:
+            if r in leaf_targets:
+                _add_into(leaf_acc, r, 0, 1, s)
+            continue
+        _add_into(grads, r._node, getattr(r, "_idx", 0), r._node.nout, s)
+        root_nodes.append(r._node)
+
+    # Visit only what lies between the roots and the inputs. A node is "useful" when its
+    # cotangent is wanted (it produced an input, or it leads to one); its VJP runs only if it
+    # leads to one ("expand"). Inputs may be ancestors of each other.
+    order = _postorder(root_nodes, ())
+    useful, expand = set(), set()
+    for n in order:  # parents come first
+        for p in n.parents:
+            if p is None:
+                continue
+            pn = _parent_node(p)
+            if (pn is not None and pn in useful) or (pn is None and p in leaf_targets):
+                useful.add(n)
+                expand.add(n)
+                break
+        if n in stop:
+            useful.add(n)
+
+    results = [None] * len(inputs)
+    xp_rec = _agrad() if create_graph else None
+
+    for node in reversed(order):
+        g = grads.pop(node, None)
+        if g is None or node not in useful:
+            continue
+        if node.hooks is not None:
+            g = _node_extras(node, g, create_graph)
+        if node in stop:
+            for (tn, idx), ks in node_targets.items():
+                if tn is node:
+                    gi = g if node.nout == 1 else g[idx]
+                    for k in ks:
+                        results[k] = gi
+            if node not in expand:
+                continue
+        xp = xp_rec or node.bk.xp
+        in_grads = _run_vjp(node, g, xp, create_graph, retain_graph)
+        del g
+        for p, gi, m in zip(node.parents, in_grads, node.meta):
+            if p is None or gi is None:
+                continue
+            if create_graph or gi.shape != m[0] or gi.dtype is not m[1]:
+                gi = _fit(xp, node, m, gi, create_graph)
+            t = type(p)
+            if t is Node:
+                prev = grads.get(p)
+                grads[p] = gi if prev is None else prev + gi
+            elif t is tuple:
+                _add_into(grads, p[0], p[1], p[0].nout, gi)
+            elif p in leaf_targets:
+                prev = leaf_acc.get(p)
+                leaf_acc[p] = gi if prev is None else prev + gi
+
+    for leaf, ks in leaf_targets.items():
+        g = leaf_acc.get(leaf)
+        hooks = getattr(leaf, "_hooks", None)
+        if g is not None and hooks:
+            g = _run_hooks(hooks, g, leaf._bk, leaf._dev, create_graph)
+        for k in ks:
+            results[k] = g
+    if create_graph:
+        return results
+    return [
+        None if g is None else _wrap(_fixed(t._bk, g), t._bk, t._dev)
+        for t, g in zip(inputs, results)
+    ]
 
 
 def _fixed(bk, raw):

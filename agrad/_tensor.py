@@ -221,6 +221,8 @@ class Tensor:
         if n.retained is None:
             n.retained = {}
         n.retained[getattr(self, "_idx", 0)] = weakref.ref(self)
+        if n.hooks is None:
+            n.hooks = {}  # the backward checks one slot for hooks and retained gradients
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` whenever the gradient with respect to this tensor is computed.

@@ -371,3 +371,44 @@ def test_a_recorded_backward_under_no_grad_is_still_recorded(backend):
     # x * x is broadcast over b's two rows: g = 3 cos x + 4x, and d/dx sum(g) = -3 sin x + 4
     ag.sum(g).backward()
     np.testing.assert_allclose(x.grad.numpy(), -3 * np.sin([[0.5, 1.5]]) + 4)
+
+
+def test_selective_vjps_are_told_which_gradients_are_wanted(backend):
+    from agrad._op import Primitive
+
+    seen = []
+
+    def fwd(xp, a, b):
+        return a * b
+
+    prim = Primitive(fwd, name="spy_multiply", selective=True, register=False)
+
+    @prim.defvjp
+    def _(xp, g, out, a, b, needs):
+        seen.append(needs)
+        return (g * b if needs[0] else None), (g * a if needs[1] else None)
+
+    x = ag.asarray([1.0, 2.0], dtype=ag.float64, backend=backend, requires_grad=True)
+    c = ag.asarray([3.0, 4.0], dtype=ag.float64, backend=backend)
+    ag.sum(prim(x, c)).backward()
+    ag.sum(prim(c, x)).backward()
+    ag.sum(prim(2.0, x)).backward()
+    assert seen == [(True, False), (False, True), (False, True)]
+    np.testing.assert_allclose(x.grad.numpy(), [3.0 + 3.0 + 2.0, 4.0 + 4.0 + 2.0])
+    gg = ag.grad(lambda x: ag.sum(ag.grad(lambda x: ag.sum(prim(x, x) * c))(x)))(x)
+    np.testing.assert_allclose(gg.numpy(), [6.0, 8.0])  # d/dx sum(2 x c) = 2 c
+    assert (True, True) in seen[3:]
+
+
+def test_matmul_skips_the_gradient_of_a_constant_operand(backend, monkeypatch):
+    """A first layer's data batch gets no g @ W^T: one matmul in the backward, not two."""
+    X = ag.asarray(np.ones((4, 3)), dtype=ag.float64, backend=backend)
+    W = ag.asarray(np.ones((3, 2)), dtype=ag.float64, backend=backend, requires_grad=True)
+    loss = ag.sum(X @ W)
+    xp = W._bk.xp
+    calls = []
+    real = xp.matmul
+    monkeypatch.setattr(xp, "matmul", lambda a, b: calls.append(1) or real(a, b))
+    loss.backward()
+    assert len(calls) == 1
+    np.testing.assert_allclose(W.grad.numpy(), np.full((3, 2), 4.0))

@@ -19,7 +19,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from .. import _tape
+from .. import _op, _tape
 from .._tensor import Tensor, _check_can_require_grad
 from ..ops.creation import asarray, to_device
 from ..random import default_rng
@@ -46,6 +46,9 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+_op._TENSOR_SUBCLASS[0] = Parameter  # the op fast paths take parameters like tensors
 
 
 class Module:

@@ -55,27 +55,27 @@ def _(xp, g, out, x1, x2):  # d(x-y) = dx - dy
     return g, -g
 
 
-@primitive(complex_grad="holomorphic")
+@primitive(complex_grad="holomorphic", selective=True)
 def multiply(xp, x1, x2):
     """``x1 * x2``."""
     return xp.multiply(x1, x2)
 
 
 @multiply.defvjp
-def _(xp, g, out, x1, x2):  # d(xy)/dx = y, d(xy)/dy = x
-    return (None if _scalar(x1) else g * x2), (None if _scalar(x2) else g * x1)
+def _(xp, g, out, x1, x2, needs):  # d(xy)/dx = y, d(xy)/dy = x
+    return (g * x2 if needs[0] else None), (g * x1 if needs[1] else None)
 
 
-@primitive(complex_grad="holomorphic")
+@primitive(complex_grad="holomorphic", selective=True)
 def divide(xp, x1, x2):
     """``x1 / x2``."""
     return xp.divide(x1, x2)
 
 
 @divide.defvjp
-def _(xp, g, out, x1, x2):  # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y^2
+def _(xp, g, out, x1, x2, needs):  # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y^2
     gx1 = g / x2
-    return gx1, None if _scalar(x2) else -gx1 * x1 / x2
+    return (gx1 if needs[0] else None), (-gx1 * x1 / x2 if needs[1] else None)
 
 
 @primitive(saves="none", complex_grad="holomorphic")

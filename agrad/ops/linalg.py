@@ -17,7 +17,7 @@ from .._op import primitive
 from ._util import as_tensor
 
 
-@primitive(complex_grad="holomorphic")
+@primitive(complex_grad="holomorphic", selective=True)
 def matmul(xp, x1, x2):
     """Matrix product with the standard's 1-D and batch-broadcasting rules."""
     try:
@@ -42,7 +42,7 @@ def _matmul_shapes_ok(s1, s2) -> bool:
 
 
 @matmul.defvjp
-def _(xp, g, out, x1, x2):  # d(AB) = dA B + A dB  =>  gA = g B^T, gB = A^T g
+def _(xp, g, out, x1, x2, needs):  # d(AB) = dA B + A dB  =>  gA = g B^T, gB = A^T g
     v1 = len(x1.shape) == 1
     v2 = len(x2.shape) == 1
     a = xp.reshape(x1, (1, x1.shape[0])) if v1 else x1
@@ -55,9 +55,10 @@ def _(xp, g, out, x1, x2):  # d(AB) = dA B + A dB  =>  gA = g B^T, gB = A^T g
         g2 = xp.expand_dims(g, axis=-1)
     else:
         g2 = g
-    ga = xp.matmul(g2, xp.matrix_transpose(b))  # (..., 1, n) when x1 is 1-D: the tape sums
-    gb = xp.matmul(xp.matrix_transpose(a), g2)
-    if v2:
+    # only the wanted ones: the data batch of a first layer needs no g @ W^T
+    ga = xp.matmul(g2, xp.matrix_transpose(b)) if needs[0] else None  # (..., 1, n) if x1 is 1-D
+    gb = xp.matmul(xp.matrix_transpose(a), g2) if needs[1] else None
+    if v2 and gb is not None:
         gb = gb[..., 0]
     return ga, gb
 
