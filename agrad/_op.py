@@ -19,8 +19,8 @@ Examples
 
 from __future__ import annotations
 
-from ._tape import GRAD_ENABLED, Node
-from ._tensor import Tensor, _dev_str, _wrap, ops
+from ._tape import GRAD_ENABLED, Node, _next_seq
+from ._tensor import Tensor, _dev_str, _new, _wrap, ops
 
 __all__ = ["Primitive", "primitive", "REGISTRY", "zero_vjp"]
 
@@ -134,9 +134,35 @@ class Primitive:
                 if not isinstance(out, tuple):
                     if bk.fix is not None and type(out) is not bk.array_type:
                         out = bk.fix(out)
+                    t = _new(Tensor)
+                    t._data = out
+                    t._bk = bk
+                    t._dev = dev = x._dev
                     if x.requires_grad and self.differentiable and GRAD_ENABLED.get():
-                        return _record1(self, x, raw, static, out, bk)
-                    return _wrap(out, bk, x._dev)
+                        # _record for one argument, inlined: this is every unary op's path
+                        dt = raw.dtype
+                        if out.dtype is dt or bk.floating(out.dtype):
+                            n = x._node
+                            if n is not None and n.nout != 1:
+                                n = (n, getattr(x, "_idx", 0))
+                            node = _new(Node)
+                            node.prim = self
+                            node.bk = bk
+                            node.dev = dev
+                            node.parents = (x if n is None else n,)
+                            node.meta = ((raw.shape, dt),)
+                            node.saved = (raw,) if self._save_in else (None,)
+                            node.out = out if self._save_out else None
+                            node.static = static
+                            node.nout = 1
+                            node.retained = node.hooks = None  # as Node.__init__ does
+                            node.seq = _next_seq()
+                            t._node = node
+                            t.requires_grad = True
+                            return t
+                    t._node = None
+                    t.requires_grad = False
+                    return t
                 return self._finish(args, [raw], static, out, bk, x._dev, x.requires_grad)
         elif len(args) == 2:  # binary ops on two Tensors, or a real Tensor and a float/int
             a, b = args
@@ -229,26 +255,6 @@ class Primitive:
         if rg and self.differentiable and GRAD_ENABLED.get():
             return _record(self, args, raws, static, out, bk, dev, False)
         return _wrap(out, bk, dev)
-
-
-def _record1(prim, x, raw, static, out, bk):
-    """:func:`_record` for one Tensor argument that requires grad and one output."""
-    n = x._node
-    parent = x if n is None else (n if n.nout == 1 else (n, getattr(x, "_idx", 0)))
-    dt = raw.dtype
-    if out.dtype is not dt and not bk.floating(out.dtype):  # int/bool results: no gradient
-        return _wrap(out, bk, x._dev)
-    node = Node(
-        prim,
-        bk,
-        x._dev,
-        (parent,),
-        ((raw.shape, dt),),
-        (raw,) if prim._save_in else (None,),
-        out if prim._save_out else None,
-        static,
-    )
-    return _wrap(out, bk, x._dev, node)
 
 
 def _record2(prim, a, b, ra, rb, static, out, bk, dev):

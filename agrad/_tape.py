@@ -152,6 +152,7 @@ class Node:
     )
 
     def __init__(self, prim, bk, dev, parents, meta, saved, out, static, nout=1):
+        # (Primitive.__call__ builds unary nodes inline with the same fields: keep in step)
         self.prim = prim
         self.bk = bk
         self.dev = dev
@@ -493,44 +494,60 @@ def _accumulate(roots, seeds, retain_graph, create_graph):
             slow
             or type(g) is list
             or bk.ctx is not None
-            or node.saved is None
-            or prim.vjp is None
             or (prim.complex_grad != "direct" and g.dtype in bk.complex_dtypes)
         ):
             xp = xp_rec or bk.xp
             in_grads = _run_vjp(node, g, xp, create_graph, retain_graph)
         else:
             xp = bk.xp
-            if prim.selective:
-                in_grads = prim.vjp(xp, g, node.out, *node.saved, needs=_needs(node), **node.static)
-            else:
-                in_grads = prim.vjp(xp, g, node.out, *node.saved, **node.static)
-            if type(in_grads) is not tuple:
-                in_grads = tuple(in_grads) if type(in_grads) is list else (in_grads,)
+            try:
+                if prim.selective:
+                    in_grads = prim.vjp(
+                        xp, g, node.out, *node.saved, needs=_needs(node), **node.static
+                    )
+                else:
+                    in_grads = prim.vjp(xp, g, node.out, *node.saved, **node.static)
+            except TypeError:
+                if node.saved is not None and prim.vjp is not None:
+                    raise
+                in_grads = _run_vjp(node, g, xp, create_graph, retain_graph)  # the clear error
             if not retain_graph:
                 node.saved = node.out = node.hooks = None
+            if type(in_grads) is not tuple:
+                if type(in_grads) is not list:  # one input: no zip, no tuple
+                    p = node.parents[0]
+                    if p is None or in_grads is None:
+                        continue
+                    m = node.meta[0]
+                    gi = in_grads
+                    if gi.shape != m[0] or gi.dtype is not m[1]:
+                        gi = _fit(xp, node, m, gi, False)
+                    if type(p) is Node:
+                        prev = get(p)
+                        if prev is None:
+                            grads[p] = gi
+                            heappush(heap, (p.seq, p))
+                        else:
+                            grads[p] = prev + gi
+                    else:
+                        _deliver(p, gi, grads, heap, leaf_acc)
+                    continue
+                in_grads = tuple(in_grads)
         del g
         for p, gi, m in zip(node.parents, in_grads, node.meta):
             if p is None or gi is None:
                 continue
             if create_graph or gi.shape != m[0] or gi.dtype is not m[1]:
                 gi = _fit(xp, node, m, gi, create_graph)
-            t = type(p)
-            if t is Node:
+            if type(p) is Node:
                 prev = get(p)
                 if prev is None:
                     grads[p] = gi
                     heappush(heap, (p.seq, p))
                 else:
                     grads[p] = prev + gi
-            elif t is tuple:
-                pn = p[0]
-                if pn not in grads:
-                    heappush(heap, (pn.seq, pn))
-                _add_into(grads, pn, p[1], pn.nout, gi)
             else:
-                prev = leaf_acc.get(p)
-                leaf_acc[p] = gi if prev is None else prev + gi
+                _deliver(p, gi, grads, heap, leaf_acc)
 
     for leaf, g in leaf_acc.items():
         hooks = getattr(leaf, "_hooks", None)
@@ -543,6 +560,19 @@ def _accumulate(roots, seeds, retain_graph, create_graph):
         if post:
             for fn in list(post.values()):
                 fn(leaf)
+
+
+def _deliver(p, gi, grads, heap, leaf_acc):
+    """:func:`_accumulate`'s rarer deliveries: to one output of a multi-output node, or to a
+    leaf (the common one, to a single-output node, is inlined in the loop)."""
+    if type(p) is tuple:
+        pn = p[0]
+        if pn not in grads:
+            heappush(heap, (pn.seq, pn))
+        _add_into(grads, pn, p[1], pn.nout, gi)
+    else:
+        prev = leaf_acc.get(p)
+        leaf_acc[p] = gi if prev is None else prev + gi
 
 
 def _run_vjp(node, g, xp, create_graph, retain_graph):
