@@ -168,38 +168,84 @@ class Primitive:
             a, b = args
             ta, tb = type(a), type(b)
             sub = _TENSOR_SUBCLASS[0]
+            ga = gb = False  # which arguments are tensors that require grad
             if ta is Tensor or ta is sub:
                 bk, dev = a._bk, a._dev
+                ga = a.requires_grad
                 if tb is Tensor or tb is sub:
                     fast = (
                         b._bk is bk
                         and (not bk.multi_device or b._dev == dev)
                         and b._data.dtype is a._data.dtype
                     )
-                    rg = a.requires_grad or b.requires_grad
+                    gb = b.requires_grad
                     rb = b._data
                 else:
                     fast = (tb is float or tb is int) and a._data.dtype in bk.real_dtypes
-                    rg = a.requires_grad
                     rb = b
                 ra = a._data
             elif (tb is Tensor or tb is sub) and (ta is float or ta is int):
                 bk, dev = b._bk, b._dev
                 rb = b._data
                 fast = rb.dtype in bk.real_dtypes
-                rg = b.requires_grad
+                gb = b.requires_grad
                 ra = a
             else:
                 fast = False
             if fast and bk.ctx is None:
                 out = self.forward(bk.xp, ra, rb, **static)
                 if isinstance(out, tuple):
-                    return self._finish(args, [ra, rb], static, out, bk, dev, rg)
+                    return self._finish(args, [ra, rb], static, out, bk, dev, ga or gb)
                 if bk.fix is not None and type(out) is not bk.array_type:
                     out = bk.fix(out)
-                if rg and self.differentiable and GRAD_ENABLED.get():
-                    return _record2(self, a, b, ra, rb, static, out, bk, dev)
-                return _wrap(out, bk, dev)
+                t = _new(Tensor)
+                t._data = out
+                t._bk = bk
+                t._dev = dev
+                if (ga or gb) and self.differentiable and GRAD_ENABLED.get():
+                    # _record for two arguments, inlined: every binary op comes here
+                    if ga:
+                        n = a._node
+                        if n is not None and n.nout != 1:
+                            n = (n, getattr(a, "_idx", 0))
+                        pa = a if n is None else n
+                        ma = (ra.shape, ra.dtype)
+                    else:
+                        pa = ma = None
+                    if gb:
+                        n = b._node
+                        if n is not None and n.nout != 1:
+                            n = (n, getattr(b, "_idx", 0))
+                        pb = b if n is None else n
+                        mb = (rb.shape, rb.dtype)
+                    else:
+                        pb = mb = None
+                    odt = out.dtype
+                    if odt is (ra.dtype if ga else rb.dtype) or bk.floating(odt):
+                        node = _new(Node)
+                        node.prim = self
+                        node.bk = bk
+                        node.dev = dev
+                        node.parents = (pa, pb)
+                        node.meta = (ma, mb)
+                        if self._save_in:
+                            node.saved = (ra, rb)
+                        else:  # Python scalars are always kept: VJPs may need them
+                            node.saved = (
+                                None if ta is not float and ta is not int else a,
+                                None if tb is not float and tb is not int else b,
+                            )
+                        node.out = out if self._save_out else None
+                        node.static = static
+                        node.nout = 1
+                        node.retained = node.hooks = None  # as Node.__init__ does
+                        node.seq = _next_seq()
+                        t._node = node
+                        t.requires_grad = True
+                        return t
+                t._node = None
+                t.requires_grad = False
+                return t
         raws = []
         ref = None
         rg = False
@@ -255,36 +301,6 @@ class Primitive:
         if rg and self.differentiable and GRAD_ENABLED.get():
             return _record(self, args, raws, static, out, bk, dev, False)
         return _wrap(out, bk, dev)
-
-
-def _record2(prim, a, b, ra, rb, static, out, bk, dev):
-    """:func:`_record` for two arguments (Tensors or Python scalars) and one output."""
-    rdt = None
-    if type(a) is not float and type(a) is not int and a.requires_grad:
-        n = a._node
-        pa = a if n is None else (n if n.nout == 1 else (n, getattr(a, "_idx", 0)))
-        rdt = ra.dtype
-        ma = (ra.shape, rdt)
-    else:
-        pa = ma = None
-    if type(b) is not float and type(b) is not int and b.requires_grad:
-        n = b._node
-        pb = b if n is None else (n if n.nout == 1 else (n, getattr(b, "_idx", 0)))
-        rdt = rb.dtype
-        mb = (rb.shape, rdt)
-    else:
-        pb = mb = None
-    if out.dtype is not rdt and not bk.floating(out.dtype):  # int/bool results: no gradient
-        return _wrap(out, bk, dev)
-    if prim._save_in:
-        saved = (ra, rb)
-    else:
-        saved = (
-            a if type(a) is float or type(a) is int else None,
-            b if type(b) is float or type(b) is int else None,
-        )
-    node = Node(prim, bk, dev, (pa, pb), (ma, mb), saved, out if prim._save_out else None, static)
-    return _wrap(out, bk, dev, node)
 
 
 def _record(prim, args, raws, static, out, bk, dev, multi):

@@ -152,7 +152,7 @@ class Node:
     )
 
     def __init__(self, prim, bk, dev, parents, meta, saved, out, static, nout=1):
-        # (Primitive.__call__ builds unary nodes inline with the same fields: keep in step)
+        # (unary and binary ops build their nodes inline with the same fields: keep in step)
         self.prim = prim
         self.bk = bk
         self.dev = dev
@@ -622,7 +622,10 @@ def _run_vjp(node, g, xp, create_graph, retain_graph):
 
 def _needs(node):
     """Which positional arguments of ``node`` want a gradient (a selective VJP's ``needs``)."""
-    return tuple([p is not None for p in node.parents])
+    ps = node.parents
+    if len(ps) == 2:  # the common case (multiply, divide, matmul), without a loop
+        return (ps[0] is not None, ps[1] is not None)
+    return tuple([p is not None for p in ps])
 
 
 def _node_extras(node, g, create_graph):

