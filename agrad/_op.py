@@ -130,7 +130,7 @@ class Primitive:
             if (tx is Tensor or tx is _TENSOR_SUBCLASS[0]) and x._bk.ctx is None:
                 bk = x._bk
                 raw = x._data
-                out = self.forward(bk.xp, raw, **static)
+                out = self.forward(bk.xp, raw, **static) if static else self.forward(bk.xp, raw)
                 if not isinstance(out, tuple):
                     if bk.fix is not None and type(out) is not bk.array_type:
                         out = bk.fix(out)
@@ -193,7 +193,10 @@ class Primitive:
             else:
                 fast = False
             if fast and bk.ctx is None:
-                out = self.forward(bk.xp, ra, rb, **static)
+                if static:
+                    out = self.forward(bk.xp, ra, rb, **static)
+                else:
+                    out = self.forward(bk.xp, ra, rb)
                 if isinstance(out, tuple):
                     return self._finish(args, [ra, rb], static, out, bk, dev, ga or gb)
                 if bk.fix is not None and type(out) is not bk.array_type:

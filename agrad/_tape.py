@@ -505,8 +505,10 @@ def _accumulate(roots, seeds, retain_graph, create_graph):
                     in_grads = prim.vjp(
                         xp, g, node.out, *node.saved, needs=_needs(node), **node.static
                     )
-                else:
+                elif node.static:
                     in_grads = prim.vjp(xp, g, node.out, *node.saved, **node.static)
+                else:  # (a call without an empty **{} is measurably cheaper)
+                    in_grads = prim.vjp(xp, g, node.out, *node.saved)
             except TypeError:
                 if node.saved is not None and prim.vjp is not None:
                     raise
