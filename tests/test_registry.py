@@ -35,3 +35,23 @@ def test_the_promised_surface_exists():
     assert not absent, f"missing from agrad: {absent}"
     for name in ("float16", "float32", "float64", "int64", "bool", "pi", "e", "inf", "nan"):
         assert hasattr(ag, name)
+
+
+def test_direct_forwards_are_recognised_exactly():
+    """Ops whose forward is `return xp.<name>(...)` are called through the namespace directly;
+    anything else keeps its forward."""
+    from agrad._op import REGISTRY, _direct_name
+
+    assert REGISTRY["sin"].direct == "sin" and REGISTRY["add"].direct == "add"
+    assert REGISTRY["matmul"].direct is None  # its forward improves the error message
+
+    def twice(xp, x):
+        return xp.sin(x) * 2
+
+    def other_arg(xp, x, y):
+        return xp.add(y, x)
+
+    def static(xp, x, *, axis=None):
+        return xp.sum(x, axis=axis)
+
+    assert [_direct_name(f) for f in (twice, other_arg, static)] == [None, None, None]
