@@ -1,0 +1,207 @@
+"""Scenario D: the XOR 2-2-1 sigmoid network of examples/xor.py, 2,000 full-batch
+gradient-descent steps (float64, 4 examples, learning rate 5).
+
+agrad runs examples/xor.py's own ``forward`` and ``cost`` (imported) and its update loop
+(``C.backward()``; ``theta -= lr * theta.grad`` under ``no_grad``; ``theta.grad = None``). The
+1.0x computes the same forward and cost in NumPy and the textbook backprop for this network
+(δ3 = (L3 - y) / m, ∇θ2 = L2ᵀ δ3, δ2 = (δ3 θ2ᵀ) L2 (1 - L2) without the bias column,
+∇θ1 = L1ᵀ δ2). Every contender starts from the same weights and takes every step (no early
+stop); the final weights are checked to agree. On 4x3 arrays every contender's time is
+overhead: this is scenario A's question asked of a small real model.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from _harness import (
+    ROOT,
+    Contender,
+    fmt_ratio,
+    measure,
+    print_table,
+    summarize,
+    time_columns,
+    verify,
+)
+
+if str(ROOT / "examples") not in sys.path:
+    sys.path.insert(0, str(ROOT / "examples"))
+import xor  # noqa: E402  (examples/xor.py)
+
+TITLE = "D. XOR 2-2-1 network (examples/xor.py), 2,000 full-batch gradient-descent steps"
+STEPS, SMOKE_STEPS, LR = 2000, 20, 5.0
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+Y = np.array([[0], [1], [1], [0]], dtype=np.float64)
+
+
+def init(seed=0):
+    r = np.random.default_rng(seed)
+    return r.normal(0.0, 1.0, (3, 2)), r.normal(0.0, 1.0, (3, 1))
+
+
+def hand_setup(xp, theta0, steps, lr=LR):
+    """NumPy (or CuPy) forward, cost and textbook backprop; returns [cost, θ1, θ2] at the end."""
+    Xd, y = xp.asarray(X), xp.asarray(Y)
+    m = Xd.shape[0]
+
+    def with_bias(A):
+        return xp.concatenate([A, xp.ones((A.shape[0], 1))], axis=1)
+
+    def sigmoid(z):
+        return 1 / (1 + xp.exp(-z))
+
+    def run():
+        t1, t2 = (xp.asarray(t).copy() for t in theta0)
+        for _ in range(steps):
+            L1 = with_bias(Xd)
+            L2 = with_bias(sigmoid(L1 @ t1))
+            L3 = sigmoid(L2 @ t2)
+            C = xp.mean(-y * xp.log(L3) - (1 - y) * xp.log(1 - L3))
+            d3 = (L3 - y) / m
+            g2 = L2.T @ d3
+            d2 = ((d3 @ t2.T) * L2 * (1 - L2))[:, :-1]
+            g1 = L1.T @ d2
+            t1 -= lr * g1
+            t2 -= lr * g2
+        return [C, t1, t2]
+
+    return run
+
+
+def agrad_setup(backend, device, theta0, steps, lr=LR):
+    """examples/xor.py's forward, cost and update loop."""
+    import agrad as ag
+
+    Xa = ag.asarray(X, dtype=ag.float64, backend=backend, device=device)
+    ya = ag.asarray(Y, dtype=ag.float64, backend=backend, device=device)
+
+    def run():
+        t1, t2 = (
+            ag.asarray(t, dtype=ag.float64, backend=backend, device=device, requires_grad=True)
+            for t in theta0
+        )
+        for _ in range(steps):
+            _, L3 = xor.forward(Xa, t1, t2)
+            C = xor.cost(L3, ya)
+            C.backward()
+            with ag.no_grad():
+                t1 -= lr * t1.grad
+                t2 -= lr * t2.grad
+            t1.grad = None
+            t2.grad = None
+        return [C, t1, t2]
+
+    return run
+
+
+def torch_setup(torch, device, theta0, steps, lr=LR):
+    """The same network and loop in PyTorch eager."""
+    Xt = torch.as_tensor(X, device=device)
+    yt = torch.as_tensor(Y, device=device)
+
+    def with_bias(A):
+        return torch.cat([A, torch.ones((A.shape[0], 1), dtype=A.dtype, device=A.device)], dim=1)
+
+    def sigmoid(z):
+        return 1 / (1 + torch.exp(-z))
+
+    def run():
+        t1, t2 = (torch.tensor(t, device=device, requires_grad=True) for t in theta0)
+        for _ in range(steps):
+            L2 = with_bias(sigmoid(with_bias(Xt) @ t1))
+            L3 = sigmoid(L2 @ t2)
+            C = torch.mean(-yt * torch.log(L3) - (1 - yt) * torch.log(1 - L3))
+            C.backward()
+            with torch.no_grad():
+                t1 -= lr * t1.grad
+                t2 -= lr * t2.grad
+            t1.grad = None
+            t2.grad = None
+        return [C, t1, t2]
+
+    return run
+
+
+def autograd_setup(theta0, steps, lr=LR):
+    """HIPS autograd: ``value_and_grad`` of the cost as a function of [θ1, θ2]."""
+    import autograd
+    import autograd.numpy as anp
+
+    def with_bias(A):
+        return anp.concatenate([A, anp.ones((A.shape[0], 1))], axis=1)
+
+    def sigmoid(z):
+        return 1 / (1 + anp.exp(-z))
+
+    def cost(thetas):
+        t1, t2 = thetas
+        L3 = sigmoid(with_bias(sigmoid(with_bias(X) @ t1)) @ t2)
+        return anp.mean(-Y * anp.log(L3) - (1 - Y) * anp.log(1 - L3))
+
+    vg = autograd.value_and_grad(cost)
+
+    def run():
+        thetas = [t.copy() for t in theta0]
+        for _ in range(steps):
+            C, grads = vg(thetas)
+            thetas = [t - lr * g for t, g in zip(thetas, grads)]
+        return [C, *thetas]
+
+    return run
+
+
+def contenders(ctx, steps):
+    theta0 = init()
+    cands = [
+        Contender(ctx.hand_name, hand_setup(ctx.hand_xp, theta0, steps), role="baseline"),
+        Contender(
+            ctx.agrad_name,
+            agrad_setup(ctx.agrad_backend, ctx.agrad_device, theta0, steps),
+            role="agrad",
+        ),
+    ]
+    torch = ctx.peer("torch")
+    if torch is not None:
+        cands.append(Contender(ctx.torch_name, torch_setup(torch, ctx.torch_device, theta0, steps)))
+    if ctx.peer("autograd", cpu_only=True) is not None:
+        cands.append(Contender("autograd", autograd_setup(theta0, steps)))
+    for label, backend, device in ctx.extra_backends():
+        cands.append(Contender(label, agrad_setup(backend, device, theta0, steps), role="extra"))
+    return cands
+
+
+def run(ctx):
+    steps = SMOKE_STEPS if ctx.smoke else STEPS
+    print(f"\n== {TITLE}" + (f" [smoke: {steps} steps]" if ctx.smoke else ""))
+    cands = contenders(ctx, steps)
+    worst = verify(
+        "D", cands, reference=cands[0].name, rtol=1e-8, atol=1e-10, what="final cost and weights"
+    )
+    repeats = ctx.repeats(7)
+    times = measure(cands, repeats=repeats, number=1, warmup=1, sync=ctx.sync)
+    rows = summarize(cands, times, baseline=cands[0].name, torch_ref=ctx.torch_name, per=steps)
+    print_table(
+        f"{steps} steps per run, {repeats} rounds x 1 run (times per step)",
+        rows,
+        time_columns("per step", with_torch=ctx.torch_name in times),
+    )
+    print(f"  (final cost and weights agree with {cands[0].name} within {worst:.1e} relative)")
+    agrad = next(r for r in rows if r["role"] == "agrad")
+    return {
+        "title": TITLE,
+        "steps": steps,
+        "repeats": repeats,
+        "unit": "seconds per step",
+        "rows": rows,
+        "raw_seconds_per_run": times,
+        "max_rel_diff": worst,
+        "targets": [
+            {
+                "target": "agrad <= 3x hand-written NumPy",
+                "measured": fmt_ratio(agrad["ratio"]),
+                "met": agrad["ratio"] <= 3.0,
+            }
+        ],
+    }
