@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import importlib
 import math
+import sys
 import types
 
 import numpy as np
@@ -60,6 +61,9 @@ class Backend:
         and plain-mode VJPs receive it.
     fix : callable or None
         Normalises a raw result to an array (NumPy returns scalars for 0-d results), or None.
+    update : callable or None
+        ``update(tensor, op_name, other) -> bool``: an unrecorded ``x op= y`` done on the
+        array itself where no one else can see it (NumPy), else None.
     array_type : type or None
         The array type ``fix`` leaves unchanged (the hot paths call ``fix`` only on others).
     multi_device : bool
@@ -71,6 +75,7 @@ class Backend:
         "module",
         "xp",
         "fix",
+        "update",
         "array_type",
         "multi_device",
         "_to_agrad",
@@ -89,6 +94,7 @@ class Backend:
         self.multi_device = multi_device
         self.fix = fix
         self.array_type = getattr(fix, "array_type", None)
+        self.update = _update_numpy if name == "numpy" else None
         self.ctx = None  # a device-context factory where the library needs one (CuPy)
         self._to_agrad: dict = {}
         self._to_raw: dict = {}
@@ -315,6 +321,37 @@ def _remainder_signed_zero(remainder, x1, x2):
 # Where a library's own function departs from the standard, agrad's namespace for it uses a
 # corrected one (found by tests/test_semantics.py against array-api-strict).
 _NAMESPACE_FIXES = {"torch": {"remainder": _remainder_signed_zero}}
+
+
+def _update_numpy(t, name, other) -> bool:
+    """``t op= other`` on ``t``'s own NumPy array, when nobody could see the difference.
+
+    agrad's in-place operators rebind a tensor to a new array, so that no array a node saved
+    is ever written. Rebinding costs an allocation per update (an optimizer step allocates a
+    new array per parameter and state buffer). When the array owns its data and nothing but
+    ``t`` refers to it (no node saved it, no other tensor or view shares it: CPython's
+    reference count says so), writing it in place is indistinguishable, and free.
+    Returns False (and does nothing) otherwise.
+    """
+    a = t._data
+    # references: t._data, the local ``a``, getrefcount's own argument
+    if sys.getrefcount(a) != 3 or a.base is not None or not a.flags.writeable:
+        return False
+    if type(other) is float or type(other) is int:
+        if a.dtype.kind != "f":
+            return False
+        b = other
+    else:
+        b = getattr(other, "_data", None)
+        if type(b) is not np.ndarray or b.dtype is not a.dtype:
+            return False
+        if b.shape != a.shape and np.broadcast_shapes(a.shape, b.shape) != a.shape:
+            return False
+    _UFUNCS[name](a, b, out=a)
+    return True
+
+
+_UFUNCS = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply}
 
 
 def _fix_numpy(r):

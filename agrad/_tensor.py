@@ -516,6 +516,12 @@ class Tensor:
 
         recording = GRAD_ENABLED.get()
         _check_leaf_update(self, recording, f"x {symbol}= y", f"x = x {symbol} y")
+        update = self._bk.update
+        if not recording and update is not None and update(self, op.name, other):
+            if self._node is not None:  # as _become: its node described the old value
+                self._node = None
+                self.requires_grad = False
+            return self
         out = op(self, other)
         if tuple(out._data.shape) != tuple(self._data.shape):
             raise ValueError(

@@ -429,4 +429,6 @@ def test_memory_benchmark_smoke(tmp_path, capsys):
     assert "all gradients agree" in capsys.readouterr().out
     rows = json.loads(out.read_text())["results"]
     assert [r["every"] for r in rows] == [0, 1, 2]
-    assert all(r["held"] < rows[0]["held"] for r in rows[1:])  # less kept after the forward
+    # a block relu(h @ W + b) keeps one activation (relu saves only its output), as does a
+    # checkpointed block (its input): segments of two blocks or more keep less
+    assert rows[2]["held"] < rows[0]["held"]

@@ -251,3 +251,69 @@ def test_setitem_leaves_earlier_saved_values_valid(backend):
     h[0] = 100.0  # later writes never touch the buffers a node saved
     ag.sum(y).backward()
     np.testing.assert_allclose(x.grad.numpy(), 3.0 * np.exp([3.0, 6.0]))
+
+
+class TestUnseenUpdatesHappenInPlace:
+    """On NumPy, an unrecorded x op= y writes x's own array when nothing else refers to it
+    (an optimizer step allocates nothing); whenever anything could see the old value (a
+    node that saved it, a tensor or view sharing it) the update rebinds as before."""
+
+    def test_a_parameter_update_after_backward_writes_in_place(self):
+        w = ag.asarray([1.0, 2.0], requires_grad=True)
+        ag.sum(w * w).backward()
+        before = id(w._data)
+        with ag.no_grad():
+            w -= 0.1 * w.grad
+            w *= 2.0
+            w += 1.0
+        assert id(w._data) == before
+        np.testing.assert_allclose(w.numpy(), [2.6, 4.2])
+        assert w.requires_grad and w.is_leaf
+
+    def test_a_saved_array_is_never_written(self):
+        w = ag.asarray([1.0, 2.0], requires_grad=True)
+        loss = ag.sum(w * w)  # the multiply node saved w's array
+        with ag.no_grad():
+            w -= 1.0
+        np.testing.assert_allclose(w.numpy(), [0.0, 1.0])
+        loss.backward()
+        np.testing.assert_allclose(w.grad.numpy(), [2.0, 4.0])  # from the old value
+
+    def test_shared_arrays_and_views_are_never_written(self):
+        w = ag.asarray([1.0, 2.0], requires_grad=True)
+        d = w.detach()  # shares the array
+        with ag.no_grad():
+            w += 1.0
+        np.testing.assert_allclose(d.numpy(), [1.0, 2.0])
+        x = ag.asarray(np.arange(4.0))
+        v = x[1:]  # a view of x's array
+        x += 1.0
+        np.testing.assert_allclose(v.numpy(), [1.0, 2.0, 3.0])
+        np.testing.assert_allclose(x.numpy(), [1.0, 2.0, 3.0, 4.0])
+        v += 1.0  # v does not own its data: rebinds, x unchanged
+        np.testing.assert_allclose(x.numpy(), [1.0, 2.0, 3.0, 4.0])
+
+    def test_optimizer_state_snapshots_stay_snapshots(self):
+        w = ag.asarray([1.0, -2.0], requires_grad=True)
+        opt = ag.optim.Adam([w], lr=0.1)
+        for _ in range(2):
+            opt.zero_grad()
+            ag.sum(w * w).backward()
+            opt.step()
+        snap = opt.state_dict()["state"][0]["exp_avg"].numpy().copy()
+        held = opt.state_dict()
+        opt.zero_grad()
+        ag.sum(w * w).backward()
+        opt.step()
+        np.testing.assert_allclose(held["state"][0]["exp_avg"].numpy(), snap)
+
+    def test_broadcasting_dtype_and_kind_changes_still_rebind_or_refuse(self):
+        x = ag.asarray(np.zeros((2, 3)))
+        x += ag.asarray(np.ones(3))  # broadcasts into x's shape: fine
+        np.testing.assert_allclose(x.numpy(), np.ones((2, 3)))
+        y = ag.asarray(np.zeros(3), dtype=ag.float32)
+        with pytest.raises(TypeError, match="would change x's dtype from float32 to float64"):
+            y += ag.asarray(np.ones(3))
+        z = ag.asarray(np.zeros(3))
+        with pytest.raises(ValueError, match=r"would change x's shape from \(3,\) to \(2, 3\)"):
+            z += ag.asarray(np.ones((2, 3)))
