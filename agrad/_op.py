@@ -125,40 +125,131 @@ class Primitive:
         return f"<agrad primitive {self.name}>"
 
     def __call__(self, *args, **static):
-        # The hot path: kept flat and free of per-call lookups (see design.md, section 6).
-        if len(args) == 1:  # unary ops on a Tensor skip the argument loop and its checks
-            x = args[0]
-            tx = type(x)
-            if (tx is Tensor or tx is _TENSOR_SUBCLASS[0]) and x._bk.ctx is None:
-                bk = x._bk
-                raw = x._data
-                if static:
-                    out = self.forward(bk.xp, raw, **static)
-                elif self.direct is not None:  # forward is `return xp.<direct>(x)`: skip a frame
-                    out = getattr(bk.xp, self.direct)(raw)
+        try:
+            # The hot path: kept flat and free of per-call lookups (see design.md, section 6).
+            if len(args) == 1:  # unary ops on a Tensor skip the argument loop and its checks
+                x = args[0]
+                tx = type(x)
+                if (tx is Tensor or tx is _TENSOR_SUBCLASS[0]) and x._bk.ctx is None:
+                    bk = x._bk
+                    raw = x._data
+                    if static:
+                        out = self.forward(bk.xp, raw, **static)
+                    elif (
+                        self.direct is not None
+                    ):  # forward is `return xp.<direct>(x)`: skip a frame
+                        out = getattr(bk.xp, self.direct)(raw)
+                    else:
+                        out = self.forward(bk.xp, raw)
+                    if not isinstance(out, tuple):
+                        if bk.fix is not None and type(out) is not bk.array_type:
+                            out = bk.fix(out)
+                        t = _new(Tensor)
+                        t._data = out
+                        t._bk = bk
+                        t._dev = dev = x._dev
+                        if x.requires_grad and self.differentiable and GRAD_ENABLED.get():
+                            # _record for one argument, inlined: this is every unary op's path
+                            dt = raw.dtype
+                            if out.dtype is dt or bk.floating(out.dtype):
+                                n = x._node
+                                if n is not None and n.nout != 1:
+                                    n = (n, getattr(x, "_idx", 0))
+                                node = _new(Node)
+                                node.prim = self
+                                node.bk = bk
+                                node.dev = dev
+                                node.parents = (x if n is None else n,)
+                                node.meta = ((raw.shape, dt),)
+                                node.saved = (raw,) if self._save_in else (None,)
+                                node.out = out if self._save_out else None
+                                node.static = static
+                                node.nout = 1
+                                node.retained = node.hooks = None  # as Node.__init__ does
+                                node.seq = _next_seq()
+                                t._node = node
+                                t.requires_grad = True
+                                return t
+                        t._node = None
+                        t.requires_grad = False
+                        return t
+                    return self._finish(args, [raw], static, out, bk, x._dev, x.requires_grad)
+            elif len(args) == 2:  # binary ops on two Tensors, or a real Tensor and a float/int
+                a, b = args
+                ta, tb = type(a), type(b)
+                sub = _TENSOR_SUBCLASS[0]
+                ga = gb = False  # which arguments are tensors that require grad
+                if ta is Tensor or ta is sub:
+                    bk, dev = a._bk, a._dev
+                    ga = a.requires_grad
+                    if tb is Tensor or tb is sub:
+                        fast = (
+                            b._bk is bk
+                            and (not bk.multi_device or b._dev == dev)
+                            and b._data.dtype is a._data.dtype
+                        )
+                        gb = b.requires_grad
+                        rb = b._data
+                    else:
+                        fast = (tb is float or tb is int) and a._data.dtype in bk.real_dtypes
+                        rb = b
+                    ra = a._data
+                elif (tb is Tensor or tb is sub) and (ta is float or ta is int):
+                    bk, dev = b._bk, b._dev
+                    rb = b._data
+                    fast = rb.dtype in bk.real_dtypes
+                    gb = b.requires_grad
+                    ra = a
                 else:
-                    out = self.forward(bk.xp, raw)
-                if not isinstance(out, tuple):
+                    fast = False
+                if fast and bk.ctx is None:
+                    if static:
+                        out = self.forward(bk.xp, ra, rb, **static)
+                    elif self.direct is not None:
+                        out = getattr(bk.xp, self.direct)(ra, rb)
+                    else:
+                        out = self.forward(bk.xp, ra, rb)
+                    if isinstance(out, tuple):
+                        return self._finish(args, [ra, rb], static, out, bk, dev, ga or gb)
                     if bk.fix is not None and type(out) is not bk.array_type:
                         out = bk.fix(out)
                     t = _new(Tensor)
                     t._data = out
                     t._bk = bk
-                    t._dev = dev = x._dev
-                    if x.requires_grad and self.differentiable and GRAD_ENABLED.get():
-                        # _record for one argument, inlined: this is every unary op's path
-                        dt = raw.dtype
-                        if out.dtype is dt or bk.floating(out.dtype):
-                            n = x._node
+                    t._dev = dev
+                    if (ga or gb) and self.differentiable and GRAD_ENABLED.get():
+                        # _record for two arguments, inlined: every binary op comes here
+                        if ga:
+                            n = a._node
                             if n is not None and n.nout != 1:
-                                n = (n, getattr(x, "_idx", 0))
+                                n = (n, getattr(a, "_idx", 0))
+                            pa = a if n is None else n
+                            ma = (ra.shape, ra.dtype)
+                        else:
+                            pa = ma = None
+                        if gb:
+                            n = b._node
+                            if n is not None and n.nout != 1:
+                                n = (n, getattr(b, "_idx", 0))
+                            pb = b if n is None else n
+                            mb = (rb.shape, rb.dtype)
+                        else:
+                            pb = mb = None
+                        odt = out.dtype
+                        if odt is (ra.dtype if ga else rb.dtype) or bk.floating(odt):
                             node = _new(Node)
                             node.prim = self
                             node.bk = bk
                             node.dev = dev
-                            node.parents = (x if n is None else n,)
-                            node.meta = ((raw.shape, dt),)
-                            node.saved = (raw,) if self._save_in else (None,)
+                            node.parents = (pa, pb)
+                            node.meta = (ma, mb)
+                            if self._save_in:
+                                node.saved = (ra, rb)
+                            else:  # Python scalars are always kept: VJPs may need them
+                                node.saved = (
+                                    None if ta is not float and ta is not int else a,
+                                    None if tb is not float and tb is not int else b,
+                                )
                             node.out = out if self._save_out else None
                             node.static = static
                             node.nout = 1
@@ -170,133 +261,48 @@ class Primitive:
                     t._node = None
                     t.requires_grad = False
                     return t
-                return self._finish(args, [raw], static, out, bk, x._dev, x.requires_grad)
-        elif len(args) == 2:  # binary ops on two Tensors, or a real Tensor and a float/int
-            a, b = args
-            ta, tb = type(a), type(b)
-            sub = _TENSOR_SUBCLASS[0]
-            ga = gb = False  # which arguments are tensors that require grad
-            if ta is Tensor or ta is sub:
-                bk, dev = a._bk, a._dev
-                ga = a.requires_grad
-                if tb is Tensor or tb is sub:
-                    fast = (
-                        b._bk is bk
-                        and (not bk.multi_device or b._dev == dev)
-                        and b._data.dtype is a._data.dtype
-                    )
-                    gb = b.requires_grad
-                    rb = b._data
+            raws = []
+            ref = None
+            rg = False
+            scalars = False
+            loose = False
+            mixed = False
+            for a in args:
+                if isinstance(a, Tensor):
+                    if ref is None:
+                        ref = a
+                    elif a._bk is not ref._bk or (ref._bk.multi_device and a._dev != ref._dev):
+                        _mismatch(self.name, args)
+                    elif a._data.dtype is not ref._data.dtype:
+                        mixed = True
+                    if a.requires_grad:
+                        rg = True
+                    raws.append(a._data)
                 else:
-                    fast = (tb is float or tb is int) and a._data.dtype in bk.real_dtypes
-                    rb = b
-                ra = a._data
-            elif (tb is Tensor or tb is sub) and (ta is float or ta is int):
-                bk, dev = b._bk, b._dev
-                rb = b._data
-                fast = rb.dtype in bk.real_dtypes
-                gb = b.requires_grad
-                ra = a
-            else:
-                fast = False
-            if fast and bk.ctx is None:
-                if static:
-                    out = self.forward(bk.xp, ra, rb, **static)
-                elif self.direct is not None:
-                    out = getattr(bk.xp, self.direct)(ra, rb)
-                else:
-                    out = self.forward(bk.xp, ra, rb)
-                if isinstance(out, tuple):
-                    return self._finish(args, [ra, rb], static, out, bk, dev, ga or gb)
-                if bk.fix is not None and type(out) is not bk.array_type:
-                    out = bk.fix(out)
-                t = _new(Tensor)
-                t._data = out
-                t._bk = bk
-                t._dev = dev
-                if (ga or gb) and self.differentiable and GRAD_ENABLED.get():
-                    # _record for two arguments, inlined: every binary op comes here
-                    if ga:
-                        n = a._node
-                        if n is not None and n.nout != 1:
-                            n = (n, getattr(a, "_idx", 0))
-                        pa = a if n is None else n
-                        ma = (ra.shape, ra.dtype)
-                    else:
-                        pa = ma = None
-                    if gb:
-                        n = b._node
-                        if n is not None and n.nout != 1:
-                            n = (n, getattr(b, "_idx", 0))
-                        pb = b if n is None else n
-                        mb = (rb.shape, rb.dtype)
-                    else:
-                        pb = mb = None
-                    odt = out.dtype
-                    if odt is (ra.dtype if ga else rb.dtype) or bk.floating(odt):
-                        node = _new(Node)
-                        node.prim = self
-                        node.bk = bk
-                        node.dev = dev
-                        node.parents = (pa, pb)
-                        node.meta = (ma, mb)
-                        if self._save_in:
-                            node.saved = (ra, rb)
-                        else:  # Python scalars are always kept: VJPs may need them
-                            node.saved = (
-                                None if ta is not float and ta is not int else a,
-                                None if tb is not float and tb is not int else b,
-                            )
-                        node.out = out if self._save_out else None
-                        node.static = static
-                        node.nout = 1
-                        node.retained = node.hooks = None  # as Node.__init__ does
-                        node.seq = _next_seq()
-                        t._node = node
-                        t.requires_grad = True
-                        return t
-                t._node = None
-                t.requires_grad = False
-                return t
-        raws = []
-        ref = None
-        rg = False
-        scalars = False
-        loose = False
-        mixed = False
-        for a in args:
-            if isinstance(a, Tensor):
-                if ref is None:
-                    ref = a
-                elif a._bk is not ref._bk or (ref._bk.multi_device and a._dev != ref._dev):
-                    _mismatch(self.name, args)
-                elif a._data.dtype is not ref._data.dtype:
-                    mixed = True
-                if a.requires_grad:
-                    rg = True
-                raws.append(a._data)
-            else:
-                t = type(a)
-                if t is float or t is int or t is bool or t is complex:
-                    scalars = True
-                elif a is not None:
-                    loose = True
-                raws.append(a)
-        if loose or ref is None:
-            args, raws, ref = _coerce(self.name, args, raws, ref)
-            mixed = True
-        elif scalars:
-            _check_scalars(self.name, args, ref)
-        if mixed and self.promotes:
-            _check_kinds(self.name, args[self.promote_from :])
-        bk = ref._bk
-        dev = ref._dev
-        if bk.ctx is None:
-            out = self.forward(bk.xp, *raws, **static)
-        else:  # pragma: no cover - CuPy: allocate on the inputs' device
-            with bk.ctx(dev):
+                    t = type(a)
+                    if t is float or t is int or t is bool or t is complex:
+                        scalars = True
+                    elif a is not None:
+                        loose = True
+                    raws.append(a)
+            if loose or ref is None:
+                args, raws, ref = _coerce(self.name, args, raws, ref)
+                mixed = True
+            elif scalars:
+                _check_scalars(self.name, args, ref)
+            if mixed and self.promotes:
+                _check_kinds(self.name, args[self.promote_from :])
+            bk = ref._bk
+            dev = ref._dev
+            if bk.ctx is None:
                 out = self.forward(bk.xp, *raws, **static)
-        return self._finish(args, raws, static, out, bk, dev, rg)
+            else:  # pragma: no cover - CuPy: allocate on the inputs' device
+                with bk.ctx(dev):
+                    out = self.forward(bk.xp, *raws, **static)
+            return self._finish(args, raws, static, out, bk, dev, rg)
+        except (ValueError, TypeError) as e:  # free unless raised (Python 3.11's try)
+            _name_the_call_site(e)
+            raise
 
     def _finish(self, args, raws, static, out, bk, dev, rg):
         """Wrap the forward's result(s); record a node when gradients are wanted."""
@@ -489,6 +495,17 @@ def _mismatch(name, args):
         "agrad never moves data implicitly: move one with x.to_device(...) (or create it with "
         "the same backend= and device=) first."
     )
+
+
+def _name_the_call_site(e):
+    """Append the user's line to an agrad error raised while calling an op (the traceback
+    has it too, but buried under agrad's frames)."""
+    msg = e.args[0] if e.args and isinstance(e.args[0], str) else None
+    if msg is None or not msg.startswith("agrad") or "\n  called at " in msg:
+        return
+    from ._tape import user_site
+
+    e.args = (f"{msg}\n  called at {user_site()}",) + e.args[1:]
 
 
 def _template1(xp, x):

@@ -130,3 +130,16 @@ def test_backward_errors_name_the_line_in_anomaly_mode_and_say_how_otherwise():
         match=rf"second time.*\(op 'sum' was called at {HERE}:\d+ .*loss = ag\.sum\(ag\.exp\(x\)\)",
     ):
         loss.backward()
+
+
+def test_forward_errors_name_the_users_line_always():
+    x = ag.asarray([1.0, 2.0])
+    y = ag.asarray([1.0, 2.0], backend="array_api_strict")
+    with pytest.raises(
+        ValueError,
+        match=rf"agrad\.add: inputs live on different backends(.|\n)*\n  called at {HERE}:\d+ in "
+        r"test_forward_errors_name_the_users_line_always: x \+ y",
+    ):
+        x + y
+    with pytest.raises(TypeError, match=rf"agrad\.multiply: cannot combine(.|\n)*called at {HERE}"):
+        ag.multiply(x, ag.asarray([1, 2]))
