@@ -88,13 +88,15 @@ class Backend:
         "__weakref__",
     )
 
-    def __init__(self, name: str, module, multi_device: bool, fix=None, index_add=None):
+    def __init__(
+        self, name: str, module, multi_device: bool, fix=None, index_add=None, update=None
+    ):
         self.name = name
         self.module = module
         self.multi_device = multi_device
         self.fix = fix
         self.array_type = getattr(fix, "array_type", None)
-        self.update = _update_numpy if name == "numpy" else None
+        self.update = update
         self.ctx = None  # a device-context factory where the library needs one (CuPy)
         self._to_agrad: dict = {}
         self._to_raw: dict = {}
@@ -333,6 +335,9 @@ def _update_numpy(t, name, other) -> bool:
     reference count says so), writing it in place is indistinguishable, and free.
     Returns False (and does nothing) otherwise.
     """
+    ufunc = _UFUNCS.get(name)
+    if ufunc is None:  # only +=, -=, *=: the others change dtype or shape too easily
+        return False
     a = t._data
     # references: t._data, the local ``a``, getrefcount's own argument
     if sys.getrefcount(a) != 3 or a.base is not None or not a.flags.writeable:
@@ -347,7 +352,7 @@ def _update_numpy(t, name, other) -> bool:
             return False
         if b.shape != a.shape and np.broadcast_shapes(a.shape, b.shape) != a.shape:
             return False
-    _UFUNCS[name](a, b, out=a)
+    ufunc(a, b, out=a)
     return True
 
 
@@ -374,13 +379,13 @@ def _make(name: str) -> Backend:
             f"agrad: unknown backend {name!r}; use one of {', '.join(map(repr, BACKEND_NAMES))} "
             "or pass an Array API namespace module"
         )
-    module_name, cls, multi_device, fix, index_add = spec
+    module_name, cls, multi_device, fix, index_add, update = spec
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
         hint = _INSTALL_HINT.get(name, "")
         raise ImportError(f"agrad: backend {name!r} is not available ({e}); {hint}") from None
-    return cls(name, module, multi_device, fix=fix, index_add=index_add)
+    return cls(name, module, multi_device, fix=fix, index_add=index_add, update=update)
 
 
 class _CupyBackend(Backend):  # pragma: no cover - needs a CUDA device
@@ -395,13 +400,21 @@ def _cupy_ctx(device):  # pragma: no cover - a cupy.cuda.Device is its own conte
     return device
 
 
-# name -> (namespace module, Backend class, multi-device, result fix, scatter-add fast path)
+# name -> (namespace module, Backend class, multi-device, result fix, scatter-add fast path,
+#          unseen in-place update)
 _SPECS = {
-    "numpy": ("array_api_compat.numpy", Backend, False, _fix_numpy, _index_add_numpy),
-    "cupy": ("array_api_compat.cupy", _CupyBackend, True, None, _index_add_cupy),
-    "torch": ("array_api_compat.torch", Backend, True, None, _index_add_torch),
-    "jax": ("jax.numpy", Backend, True, None, _index_add_jax),
-    "array_api_strict": ("array_api_strict", Backend, True, None, None),
+    "numpy": (
+        "array_api_compat.numpy",
+        Backend,
+        False,
+        _fix_numpy,
+        _index_add_numpy,
+        _update_numpy,
+    ),
+    "cupy": ("array_api_compat.cupy", _CupyBackend, True, None, _index_add_cupy, None),
+    "torch": ("array_api_compat.torch", Backend, True, None, _index_add_torch, None),
+    "jax": ("jax.numpy", Backend, True, None, _index_add_jax, None),
+    "array_api_strict": ("array_api_strict", Backend, True, None, None, None),
 }
 
 

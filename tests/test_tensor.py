@@ -307,6 +307,18 @@ class TestUnseenUpdatesHappenInPlace:
         opt.step()
         np.testing.assert_allclose(held["state"][0]["exp_avg"].numpy(), snap)
 
+    def test_every_other_in_place_operator_still_works(self):
+        x = ag.asarray([8.0, 6.0])
+        x /= 2.0
+        x **= 2.0
+        x //= 3.0
+        x %= 4.0
+        np.testing.assert_allclose(x.numpy(), [1.0, 3.0])
+        k = ag.asarray([5, 6])
+        k += ag.asarray([1, 1])  # integers too
+        k -= 1
+        np.testing.assert_array_equal(k.numpy(), [5, 6])
+
     def test_broadcasting_dtype_and_kind_changes_still_rebind_or_refuse(self):
         x = ag.asarray(np.zeros((2, 3)))
         x += ag.asarray(np.ones(3))  # broadcasts into x's shape: fine
