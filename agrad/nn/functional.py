@@ -126,9 +126,9 @@ def relu(x):
 
 @primitive(name="relu", saves="out")
 def _relu(xp, x):
-    # one primitive, not where(x > 0, x, 0.0): one op forward, and a backward that neither
-    # builds a zeros array nor differentiates the constant branch (relu runs in every MLP)
-    return xp.where(x > 0, x, 0.0)
+    # one primitive, not where(x > 0, x, 0.0): one pass forward (NaN stays NaN, as in torch),
+    # and a backward that neither builds a zeros array nor differentiates a constant branch
+    return xp.maximum(x, 0.0)
 
 
 @_relu.defvjp

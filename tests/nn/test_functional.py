@@ -80,6 +80,7 @@ def test_relu_derivative_at_zero_is_zero(backend):
     ag.sum(F.relu(x)).backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 1.0])
     np.testing.assert_array_equal(F.relu(t([-0.0, 0.0], backend)).numpy(), [0.0, 0.0])
+    assert np.isnan(F.relu(t([np.nan], backend)).numpy()[0])  # NaN propagates, as in torch
 
 
 def test_softplus_beta_threshold(backend):
