@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
-from .._tape import no_grad
 from .._tensor import Tensor
 from ..ops.creation import zeros_like
 from ..ops.elementwise import maximum, sqrt
@@ -61,54 +59,45 @@ class Adam(Optimizer):
             if not 0.0 <= b < 1.0:
                 raise self._error(f"beta parameter at index {i} (must be in [0, 1))", b)
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update every parameter that has a ``.grad`` once.
-
-        ``closure``, if given, re-evaluates the loss (with gradients recorded) before the update,
-        and its result is returned, as in PyTorch.
-        """
-        loss = self._eval_closure(closure)
-        with no_grad():
-            for group in self.param_groups:
-                lr, eps, wd, amsgrad = (
-                    group["lr"],
-                    group["eps"],
-                    group["weight_decay"],
-                    group["amsgrad"],
-                )
-                beta1, beta2 = group["betas"]
-                for p in group["params"]:
-                    g = p.grad
-                    if g is None:
-                        continue
-                    state = self.state.setdefault(p, {})
-                    if not state:
-                        state["step"] = 0
-                        state["exp_avg"] = zeros_like(p)
-                        state["exp_avg_sq"] = zeros_like(p)
-                    if amsgrad and "max_exp_avg_sq" not in state:  # amsgrad turned on later
-                        state["max_exp_avg_sq"] = zeros_like(p)
-                    if wd != 0:
-                        if self._decoupled:
-                            p *= 1 - lr * wd
-                        else:
-                            g = g + wd * p
-                    state["step"] += 1
-                    t = state["step"]
-                    m, v = state["exp_avg"], state["exp_avg_sq"]
-                    m *= beta1
-                    m += (1 - beta1) * g
-                    v *= beta2
-                    v += (1 - beta2) * (g * g)
-                    if amsgrad:
-                        vmax = state["max_exp_avg_sq"] = maximum(state["max_exp_avg_sq"], v)
-                    else:
-                        vmax = v
-                    # bias corrections are Python numbers from the (host) step count
-                    step_size = lr / (1 - beta1**t)
-                    denom = sqrt(vmax) / math.sqrt(1 - beta2**t) + eps
-                    p -= step_size * (m / denom)
-        return loss
+    def _update(self, group):
+        lr, eps, wd, amsgrad = (
+            group["lr"],
+            group["eps"],
+            group["weight_decay"],
+            group["amsgrad"],
+        )
+        beta1, beta2 = group["betas"]
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            state = self.state.setdefault(p, {})
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = zeros_like(p)
+                state["exp_avg_sq"] = zeros_like(p)
+            if amsgrad and "max_exp_avg_sq" not in state:  # amsgrad turned on later
+                state["max_exp_avg_sq"] = zeros_like(p)
+            if wd != 0:
+                if self._decoupled:
+                    p *= 1 - lr * wd
+                else:
+                    g = g + wd * p
+            state["step"] += 1
+            t = state["step"]
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            m *= beta1
+            m += (1 - beta1) * g
+            v *= beta2
+            v += (1 - beta2) * (g * g)
+            if amsgrad:
+                vmax = state["max_exp_avg_sq"] = maximum(state["max_exp_avg_sq"], v)
+            else:
+                vmax = v
+            # bias corrections are Python numbers from the (host) step count
+            step_size = lr / (1 - beta1**t)
+            denom = sqrt(vmax) / math.sqrt(1 - beta2**t) + eps
+            p -= step_size * (m / denom)
 
 
 class AdamW(Adam):

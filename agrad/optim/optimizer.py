@@ -1,6 +1,7 @@
 """``Optimizer``: the base class holding ``param_groups`` and per-parameter ``state``.
 
-Subclasses implement ``step()``. Updates happen in place under ``ag.no_grad()`` on the
+Subclasses implement ``_update(group)``, which ``step()`` calls for each parameter group under
+``ag.no_grad()`` after the optional closure. Updates happen in place, on the
 parameters' own backend and device, so every parameter stays the same leaf object and no value
 is copied to the host.
 """
@@ -141,7 +142,7 @@ class Optimizer:
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
         """Raise ``ValueError`` naming the optimizer and the bad value; subclasses extend it."""
         for key, what in self._nonnegative.items():
-            if group[key] < 0.0:
+            if key in group and group[key] < 0.0:  # a subclass may not have them all
                 raise self._error(what, group[key])
 
     def _error(self, what: str, value) -> ValueError:
@@ -161,8 +162,20 @@ class Optimizer:
                         g[...] = 0  # the same Tensor object, cut from any graph
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update the parameters once from their ``.grad`` (implemented by each optimizer)."""
-        raise NotImplementedError(f"agrad.optim.{type(self).__name__} does not implement step()")
+        """Update every parameter that has a ``.grad`` once.
+
+        ``closure``, if given, re-evaluates the loss (with gradients recorded) before the update,
+        and its result is returned, as in PyTorch.
+        """
+        loss = self._eval_closure(closure)
+        with no_grad():
+            for group in self.param_groups:
+                self._update(group)
+        return loss
+
+    def _update(self, group: dict[str, Any]) -> None:
+        """One group's update, in place under ``no_grad`` (implemented by each optimizer)."""
+        raise NotImplementedError(f"agrad.optim.{type(self).__name__} does not implement _update()")
 
     @staticmethod
     def _eval_closure(closure):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
-from .._tape import no_grad
 from .._tensor import Tensor
 from ..ops.creation import zeros_like
 from ..ops.elementwise import sqrt
@@ -61,48 +59,39 @@ class RMSprop(Optimizer):
         "alpha": "alpha value",
     }
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update every parameter that has a ``.grad`` once.
-
-        ``closure``, if given, re-evaluates the loss (with gradients recorded) before the update,
-        and its result is returned, as in PyTorch.
-        """
-        loss = self._eval_closure(closure)
-        with no_grad():
-            for group in self.param_groups:
-                lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-                wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
-                for p in group["params"]:
-                    g = p.grad
-                    if g is None:
-                        continue
-                    state = self.state.setdefault(p, {})
-                    if not state:
-                        state["step"] = 0
-                        state["square_avg"] = zeros_like(p)
-                    # created when first needed, also when momentum/centered is switched on later
-                    if momentum > 0 and "momentum_buffer" not in state:
-                        state["momentum_buffer"] = zeros_like(p)
-                    if centered and "grad_avg" not in state:
-                        state["grad_avg"] = zeros_like(p)
-                    state["step"] += 1
-                    if wd != 0:
-                        g = g + wd * p
-                    v = state["square_avg"]
-                    v *= alpha
-                    v += (1 - alpha) * (g * g)
-                    if centered:
-                        ga = state["grad_avg"]
-                        ga *= alpha
-                        ga += (1 - alpha) * g
-                        avg = sqrt(v - ga * ga) + eps
-                    else:
-                        avg = sqrt(v) + eps
-                    if momentum > 0:
-                        buf = state["momentum_buffer"]
-                        buf *= momentum
-                        buf += g / avg
-                        p -= lr * buf
-                    else:
-                        p -= lr * (g / avg)
-        return loss
+    def _update(self, group):
+        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            state = self.state.setdefault(p, {})
+            if not state:
+                state["step"] = 0
+                state["square_avg"] = zeros_like(p)
+            # created when first needed, also when momentum/centered is switched on later
+            if momentum > 0 and "momentum_buffer" not in state:
+                state["momentum_buffer"] = zeros_like(p)
+            if centered and "grad_avg" not in state:
+                state["grad_avg"] = zeros_like(p)
+            state["step"] += 1
+            if wd != 0:
+                g = g + wd * p
+            v = state["square_avg"]
+            v *= alpha
+            v += (1 - alpha) * (g * g)
+            if centered:
+                ga = state["grad_avg"]
+                ga *= alpha
+                ga += (1 - alpha) * g
+                avg = sqrt(v - ga * ga) + eps
+            else:
+                avg = sqrt(v) + eps
+            if momentum > 0:
+                buf = state["momentum_buffer"]
+                buf *= momentum
+                buf += g / avg
+                p -= lr * buf
+            else:
+                p -= lr * (g / avg)

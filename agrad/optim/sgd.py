@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
-from .._tape import no_grad
 from .._tensor import Tensor
 from ..ops.creation import asarray
 from .optimizer import Optimizer
@@ -64,31 +62,22 @@ class SGD(Optimizer):
                 f"dampening={group['dampening']!r}"
             )
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update every parameter that has a ``.grad`` once.
-
-        ``closure``, if given, re-evaluates the loss (with gradients recorded) before the update,
-        and its result is returned, as in PyTorch.
-        """
-        loss = self._eval_closure(closure)
-        with no_grad():
-            for group in self.param_groups:
-                lr, momentum = group["lr"], group["momentum"]
-                dampening, wd = group["dampening"], group["weight_decay"]
-                for p in group["params"]:
-                    g = p.grad
-                    if g is None:
-                        continue
-                    if wd != 0:
-                        g = g + wd * p
-                    if momentum != 0:
-                        state = self.state.setdefault(p, {})
-                        buf = state.get("momentum_buffer")
-                        if buf is None:
-                            buf = state["momentum_buffer"] = asarray(g, copy=True)
-                        else:
-                            buf *= momentum
-                            buf += (1 - dampening) * g
-                        g = g + momentum * buf if group["nesterov"] else buf
-                    p -= lr * g
-        return loss
+    def _update(self, group):
+        lr, momentum = group["lr"], group["momentum"]
+        dampening, wd = group["dampening"], group["weight_decay"]
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            if wd != 0:
+                g = g + wd * p
+            if momentum != 0:
+                state = self.state.setdefault(p, {})
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = asarray(g, copy=True)
+                else:
+                    buf *= momentum
+                    buf += (1 - dampening) * g
+                g = g + momentum * buf if group["nesterov"] else buf
+            p -= lr * g

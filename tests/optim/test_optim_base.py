@@ -207,3 +207,30 @@ def test_switching_on_amsgrad_momentum_centered_later():
         opt.param_groups[0].update(after)
         opt.step()
         assert all(k in opt.state[w] for k in keys)
+
+
+def test_a_subclass_without_an_update_rule_says_so():
+    class Bare(ag.optim.Optimizer):
+        pass
+
+    w = ag.asarray([1.0], requires_grad=True)
+    opt = Bare([w], {"lr": 0.1})
+    ag.sum(w * w).backward()
+    with pytest.raises(NotImplementedError, match=r"agrad.optim.Bare does not implement _update"):
+        opt.step()
+
+
+def test_step_returns_the_closures_loss_and_updates_every_group():
+    a = ag.asarray([1.0], requires_grad=True)
+    b = ag.asarray([2.0], requires_grad=True)
+    opt = ag.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = ag.sum(a * a + b * b)
+        loss.backward()
+        return loss
+
+    loss = opt.step(closure)
+    assert float(loss) == 5.0
+    np.testing.assert_allclose([float(a[0]), float(b[0])], [1.0 - 0.1 * 2.0, 2.0 - 0.5 * 4.0])
