@@ -36,6 +36,7 @@ from ..ops.reduction import sum as _sum
 from ..ops.utility import any as _any
 
 __all__ = [
+    "linear",
     "relu",
     "gelu",
     "silu",
@@ -122,6 +123,58 @@ def relu(x):
     """
     x = _floating(x, "relu")
     return _relu(x)
+
+
+def linear(x, weight, bias=None):
+    """``x @ weight.T + bias``, PyTorch's layout: ``weight`` is (out_features, in_features).
+
+    One primitive rather than transpose, matmul and add: the weight's gradient comes out as
+    ``g.T @ x``, already (out, in) and contiguous (the composite hands the optimizer a
+    transposed view), the bias's as one sum over the batch, and no gradient is computed for
+    the input when it needs none (a data batch).
+
+    Examples
+    --------
+    >>> import agrad as ag
+    >>> from agrad.nn.functional import linear
+    >>> w = ag.asarray([[1.0, 2.0], [0.0, 1.0], [1.0, 1.0]])  # 2 -> 3
+    >>> linear(ag.asarray([[1.0, 1.0]]), w, ag.asarray([0.5, 0.0, -1.0]))
+    Tensor([[3.5, 1. , 1. ]], backend='numpy', device='cpu', dtype=float64)
+    """
+    x = _floating(x, "linear")
+    weight = _floating(weight, "linear", "weight")
+    if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"agrad.nn.functional.linear: input of shape {x.shape} and weight of shape "
+            f"{weight.shape}: the weight must be (out_features, in_features) with "
+            "in_features equal to the input's last axis"
+        )
+    if bias is not None:
+        bias = _floating(bias, "linear", "bias")
+        if tuple(bias.shape) != (weight.shape[0],):
+            raise ValueError(
+                f"agrad.nn.functional.linear: bias of shape {bias.shape} for weight of shape "
+                f"{weight.shape}: it must be ({weight.shape[0]},)"
+            )
+    return _linear(x, weight, bias)
+
+
+@primitive(name="linear", complex_grad="holomorphic", selective=True)
+def _linear(xp, x, w, b):
+    y = xp.matmul(x, xp.matrix_transpose(w))
+    return y if b is None else y + b
+
+
+@_linear.defvjp
+def _(xp, g, out, x, w, b, needs):  # y = x W^T + b: gx = g W, gW = g^T x, gb = sum of g
+    n_out, n_in = w.shape
+    gx = xp.matmul(g, w) if needs[0] else None
+    g2 = None
+    if needs[1] or needs[2]:
+        g2 = xp.reshape(g, (-1, n_out))  # the batch axes as rows
+    gw = xp.matmul(xp.matrix_transpose(g2), xp.reshape(x, (-1, n_in))) if needs[1] else None
+    gb = xp.sum(g2, axis=0) if needs[2] else None
+    return gx, gw, gb
 
 
 @primitive(name="relu", saves="out")

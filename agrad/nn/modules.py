@@ -23,6 +23,7 @@ from .. import _op, _tape
 from .._tensor import Tensor, _check_can_require_grad
 from ..ops.creation import asarray, to_device
 from ..random import default_rng
+from . import functional as F
 
 __all__ = ["Parameter", "Module", "Sequential", "Linear"]
 
@@ -285,8 +286,7 @@ class Linear(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
-        y = x @ self.weight.mT
-        return y + self.bias if self.bias is not None else y
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (

@@ -467,3 +467,32 @@ def test_all_is_exported():
         "nll_loss",
     }
     assert all(callable(getattr(F, name)) for name in F.__all__)
+
+
+@pytest.mark.parametrize("xshape", [(3,), (4, 3), (2, 4, 3)])
+def test_linear_matches_the_composite_and_gradchecks(backend, xshape):
+    rng = np.random.default_rng(0)
+    x, w, b = rng.normal(size=xshape), rng.normal(size=(5, 3)), rng.normal(size=5)
+    got = F.linear(t(x, backend), t(w, backend), t(b, backend))
+    np.testing.assert_allclose(got.numpy(), x @ w.T + b, rtol=1e-12)
+    np.testing.assert_allclose(F.linear(t(x, backend), t(w, backend)).numpy(), x @ w.T, rtol=1e-12)
+    args = (t(x, backend), t(w, backend), t(b, backend))
+    assert gradcheck(lambda x, w, b: F.linear(x, w, b) ** 2, *args)
+    assert gradgradcheck(lambda x, w, b: F.linear(x, w, b) ** 2, *args)
+    assert gradcheck(lambda w: F.linear(args[0], w), args[1])  # a data input: no gradient for it
+
+
+def test_linear_weight_gradient_is_contiguous_out_by_in():
+    """The optimizer then updates a contiguous (out, in) array, not a transposed view."""
+    x = ag.asarray(np.ones((4, 3)))
+    w = ag.asarray(np.ones((5, 3)), requires_grad=True)
+    ag.sum(F.linear(x, w)).backward()
+    assert w.grad.shape == (5, 3) and w.grad.numpy().flags.c_contiguous
+
+
+def test_linear_errors_name_the_shapes():
+    x, w = ag.ones((4, 3)), ag.ones((5, 2))
+    with pytest.raises(ValueError, match=r"linear: input of shape \(4, 3\) and weight of shape "):
+        F.linear(x, w)
+    with pytest.raises(ValueError, match=r"linear: bias of shape \(4,\) for weight of shape"):
+        F.linear(x, ag.ones((5, 3)), ag.ones((4,)))
