@@ -103,7 +103,12 @@ def agrad_setup(backend, x0, c, device=None):
 
     x = ag.asarray(x0, backend=backend, device=device, requires_grad=True)
     ct = ag.asarray(c, backend=backend, device=device)
-    unary = {1: ag.exp, 2: ag.log, 4: ag.tanh, 5: ag.atanh}
+    return _tape_chain(x, ct, {1: ag.exp, 2: ag.log, 4: ag.tanh, 5: ag.atanh})
+
+
+def _tape_chain(x, ct, unary):
+    """The chain for libraries with PyTorch's interface (agrad and torch alike): ``x`` requires
+    grad, ``.backward()`` fills ``x.grad``."""
 
     def run(n_ops):
         x.grad = None
@@ -127,23 +132,7 @@ def torch_setup(x0, c, device="cpu"):
 
     x = torch.tensor(float(x0), dtype=torch.float64, device=device, requires_grad=True)
     ct = torch.tensor(float(c), dtype=torch.float64, device=device)
-    unary = {1: torch.exp, 2: torch.log, 4: torch.tanh, 5: torch.atanh}
-
-    def run(n_ops):
-        x.grad = None
-        y = x
-        for k in range(n_ops):
-            op = k % 6
-            if op == 0:
-                y = y + ct
-            elif op == 3:
-                y = y - ct
-            else:
-                y = unary[op](y)
-        y.backward()
-        return [y.detach(), x.grad]
-
-    return run
+    return _tape_chain(x, ct, {1: torch.exp, 2: torch.log, 4: torch.tanh, 5: torch.atanh})
 
 
 def autograd_setup(x0, c):
