@@ -132,7 +132,7 @@ def _from_tensor(t, dtype, device, copy, backend, requires_grad):
 
 def _create(fname, args, kwargs, dtype, device, backend, requires_grad):
     bk, dev = resolve(backend, device)
-    data = getattr(bk.module, fname)(*args, dtype=bk.raw_dtype(dtype), device=dev, **kwargs)
+    data = getattr(bk.xp, fname)(*args, dtype=bk.raw_dtype(dtype), device=dev, **kwargs)
     return _finish(data, bk, requires_grad, fname)
 
 
