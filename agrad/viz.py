@@ -101,6 +101,7 @@ _MOVES = {
     "tensordot": ("g ↦ g contracted with b", "g ↦ a contracted with g"),
     "matrix_transpose": ("g ↦ gᵀ",),
     "sum": ("g ↦ g broadcast to x.shape",),
+    "mean": ("g ↦ g/n broadcast to x.shape",),
     "max": ("g ↦ g at the maximum (shared on ties)",),
     "min": ("g ↦ g at the minimum (shared on ties)",),
     "cumulative_sum": ("g ↦ reversed cumulative sum of g",),

@@ -88,16 +88,16 @@ def test_xor_graph_nodes_names_and_edge_labels():
     ops = [lab for i, (lab, _) in nodes.items() if i.startswith("n")]
     assert "L2\nconcat" in ops and "L3\ndivide" in ops
     out = [i for i, (_, attrs) in nodes.items() if "peripheries" in attrs]
-    assert [nodes[i][0] for i in out] == ["C\ndivide"]
+    assert [nodes[i][0] for i in out] == ["C\nmean"]
     assert g.nodes[-1].output and g.output_name == "C"
     # edges: shape and dtype of the value flowing along them
     assert ("θ1", "matmul", "(3, 2) float64", "") in edges
     assert ("θ2", "matmul", "(3, 1) float64", "") in edges
     assert ("L2", "matmul", "(4, 3) float64", "") in edges
-    assert ("sum", "C", "() float64", "") in edges
-    assert len(edges) == len(g.edges) == 21
-    assert len(nodes) == len(g.nodes) == 21  # 19 ops and 2 leaves
-    assert repr(g) == "<agrad.viz.Graph of C: 19 ops, 2 leaves, 21 edges>"
+    assert ("subtract", "C", "(4, 1) float64", "") in edges
+    assert len(edges) == len(g.edges) == 20
+    assert len(nodes) == len(g.nodes) == 20  # 18 ops and 2 leaves
+    assert repr(g) == "<agrad.viz.Graph of C: 18 ops, 2 leaves, 20 edges>"
 
 
 def test_unnamed_leaves_get_their_shape_and_the_output_its_role():
@@ -236,8 +236,9 @@ def test_connection_labels_per_primitive_and_input():
     assert by_op["reshape"] == ["g ↦ reshape(g, x.shape)"]
     assert by_op["concat"] == ["g ↦ block 0 of g along axis 1", "g ↦ block 1 of g along axis 1"]
     assert by_op["cumulative_prod"] == ["VJP of cumulative_prod"]  # the generic fallback
-    assert sorted(by_op["divide"]) == ["∂/∂a = 1/b", "∂/∂a = 1/b", "∂/∂b = −a/b²"]
-    assert by_op["sum"] == ["g ↦ g broadcast to x.shape"]
+    assert sorted(by_op["divide"]) == ["∂/∂a = 1/b", "∂/∂b = −a/b²"]
+    assert by_op["mean"] == ["g ↦ g/n broadcast to x.shape"]
+    assert viz.connection("sum", 0) == "g ↦ g broadcast to x.shape"
     assert len(conn) == len(g.edges)
     assert "\\n∂/∂x = 1/x" in g.to_dot()  # the formula is the edge label's second line
     assert all(e.connection is None for e in viz.graph(z).edges)
@@ -448,12 +449,11 @@ def test_chain_paths_factors_and_printout():
     assert repr(ch) == "<agrad.viz.Chain ∂C/∂θ2: 2 paths>"
     p1, p2 = ch.paths
     assert str(p1) == (
-        "C = divide[0] ← sum ← subtract[0] ← multiply[1] ← log ← L3 = divide[1] ← add[1] ← exp "
-        "← negative ← matmul[1] ← θ2"
+        "C = mean ← subtract[0] ← multiply[1] ← log ← L3 = divide[1] ← add[1] ← exp ← negative "
+        "← matmul[1] ← θ2"
     )
     assert [f.op for f in p2.factors] == [
-        "divide",
-        "sum",
+        "mean",
         "subtract",
         "multiply",
         "log",
@@ -464,12 +464,12 @@ def test_chain_paths_factors_and_printout():
         "negative",
         "matmul",
     ]
-    f = p1.factors[5]
+    f = p1.factors[4]
     assert (f.op, f.input, f.name, f.shape, f.dtype) == ("divide", 1, "L3", (4, 1), "float64")
     assert f.formula == "∂/∂b = −a/b²" and str(f) == "L3 = divide, input 1 (4, 1): ∂/∂b = −a/b²"
     text = str(ch)
     assert text.startswith("∂C/∂θ2 by the chain rule: 2 paths from C back to θ2\n")
-    assert "\npath 1: C = divide[0] ← sum" in text and "\npath 2: " in text
+    assert "\npath 1: C = mean ← subtract[0]" in text and "\npath 2: " in text
     assert "    matmul, input 1 (3, 1): g ↦ Aᵀ @ g\n  contribution: [[" in text
     assert "\n∂C/∂θ2 = sum over the 2 paths:\n  [[" in text
     # the textbook form: each path is one term of the cross-entropy
@@ -578,7 +578,7 @@ def test_example_smoke(name, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     out = res.stdout
     assert f"backend {name}" in out
-    assert "<agrad.viz.Graph of C: 19 ops, 2 leaves, 21 edges>; 20 edges lead back to θ1" in out
+    assert "<agrad.viz.Graph of C: 18 ops, 2 leaves, 20 edges>; 19 edges lead back to θ1" in out
     assert "∂C/∂θ2 by the chain rule: 2 paths from C back to θ2" in out
     assert re.search(r"sum of the paths = L2ᵀ \(L3 − y\) / m +max \|difference\| \d", out)
     assert out.rstrip().endswith("the chain rule reduces to (L3 − y) L2")

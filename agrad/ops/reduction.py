@@ -1,6 +1,6 @@
 """Reductions (the standard's statistical functions), ``cumulative_sum`` and ``cumulative_prod``.
 
-``sum``, ``prod``, ``max`` and ``min`` are primitives; ``mean``, ``var`` and ``std`` are
+``sum``, ``prod``, ``mean``, ``max`` and ``min`` are primitives; ``var`` and ``std`` are
 composites of them (their gradients follow). Subgradients: ``max``/``min`` split the gradient
 equally among tied maxima (as torch's ``amax`` and JAX do); ``prod`` is exact at zeros (a single
 zero gets the product of the others, two or more zeros give 0 everywhere), and so is its second
@@ -27,7 +27,7 @@ from ._util import as_tensor, kept_shape, norm_axes, norm_axis, shape_of
 
 def _expand(xp, g, shape, axes, keepdims):
     """Broadcast a reduced cotangent back to the input's ``shape``."""
-    if not keepdims and axes:
+    if not keepdims and axes and len(axes) != len(shape):  # (a 0-d g broadcasts as it is)
         g = xp.reshape(g, kept_shape(shape, axes))
     return xp.broadcast_to(g, shape)
 
@@ -99,13 +99,25 @@ def _floating(x, op):
     return x
 
 
+@primitive(saves="none", complex_grad="direct")
+def _mean(xp, x, *, axis, keepdims, shape, n):
+    return xp.mean(x, axis=axis, keepdims=keepdims)
+
+
+@_mean.defvjp
+def _(xp, g, out, x, *, axis, keepdims, shape, n):  # d mean = ones / n
+    return _expand(xp, g / n, shape, axis, keepdims)
+
+
 def mean(x, /, *, axis=None, keepdims=False):
-    """Arithmetic mean over ``axis`` (a composite: ``sum / n``)."""
+    """Arithmetic mean over ``axis``."""
     x = _floating(x, "mean")
-    axes = norm_axes(axis, x.ndim, "mean")
-    n = _count(x.shape, axes)
-    total = sum(x, axis=axes, keepdims=keepdims)
-    return total / float(n) if n else total * math.nan  # the standard: NaN for no elements
+    shape = shape_of(x)
+    axes = norm_axes(axis, len(shape), "mean")
+    n = _count(shape, axes)
+    if not n:  # the standard: NaN for no elements (NumPy would warn)
+        return sum(x, axis=axes, keepdims=keepdims) * math.nan
+    return _mean(x, axis=axes, keepdims=keepdims, shape=shape, n=float(n))
 
 
 def var(x, /, *, axis=None, correction=0.0, keepdims=False):

@@ -223,6 +223,26 @@ def test_cumulative_sum_gradient_closed_form(backend, include_initial):
     np.testing.assert_array_equal(g, [4.0, 3.0, 2.0, 1.0])
 
 
+@pytest.mark.parametrize(("shape", "axis", "keepdims"), [((2, 3), None, False), ((2, 3), 1, True)])
+def test_mean_is_one_node_and_keeps_float32_and_complex(backend, rng, shape, axis, keepdims):
+    # mean records one node (its VJP is g / n broadcast back); the cotangent keeps the input's
+    # dtype, and complex inputs get the conjugate-free gradient of a linear map
+    x32 = ag.asarray(rng.normal(size=shape), dtype=ag.float32, backend=backend, requires_grad=True)
+    y = ag.mean(x32, axis=axis, keepdims=keepdims)
+    assert y.dtype == ag.float32 and y._node.prim.name == "mean"
+    assert y._node.parents == (x32,)  # straight to the leaf: no sum, no divide in between
+    ag.sum(y * 3.0).backward()
+    n = 6 if axis is None else shape[1]
+    assert x32.grad.dtype == ag.float32
+    np.testing.assert_allclose(x32.grad.numpy(), np.full(shape, 3.0 / n), rtol=1e-6)
+    zc = rng.normal(size=shape) + 1j * rng.normal(size=shape)
+    z = ag.asarray(zc, backend=backend, requires_grad=True)
+    w = 0.5 - 2.0j
+    ag.sum(ag.real(ag.mean(z, axis=axis, keepdims=keepdims) * w)).backward()
+    # d Re(w mean z) / dz, PyTorch's convention (the conjugate Wirtinger gradient): conj(w) / n
+    np.testing.assert_allclose(z.grad.numpy(), np.full(shape, np.conj(w) / n), rtol=1e-12)
+
+
 def test_dtype_arguments_keep_the_gradient_in_the_input_dtype(backend, rng):
     x_np = rng.normal(size=(2, 3))
     for f in (
