@@ -37,6 +37,10 @@ __all__ = [
     "GRAD_ENABLED",
 ]
 
+# _tensor imports this module, so this one cannot import it back at the top: _tensor sets these
+# two when it loads (an import inside the backward's functions cost 1.5 µs per call).
+Tensor = _wrap = None
+
 GRAD_ENABLED: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "agrad_grad_enabled", default=True
 )
@@ -291,8 +295,6 @@ def add_hook(owner, attr, idx, fn):
 
 def _run_hooks(fns, g, bk, dev, create):
     """Apply tensor hooks to one gradient (raw, or a Tensor when ``create``); return it."""
-    from ._tensor import Tensor, _wrap
-
     t = g if create else _wrap(_fixed(bk, g), bk, dev)
     for fn in list(fns.values()):
         r = fn(t)
@@ -464,8 +466,6 @@ def _accumulate(roots, seeds, retain_graph, create_graph):
     backward; anything unusual (hooks, complex values, CuPy, anomaly mode, a recorded
     backward, errors) goes through :func:`_run_vjp`.
     """
-    from ._tensor import _wrap
-
     grads = {}  # Node -> cotangent (or a list of cotangents for several outputs)
     leaf_acc = {}  # leaf Tensor -> cotangent
     heap = []
@@ -581,8 +581,6 @@ def _run_vjp(node, g, xp, create_graph, retain_graph):
     """Run ``node``'s VJP on cotangent ``g`` in full generality: errors for freed graphs and
     missing VJPs, complex values, CuPy's device context, a recorded backward, anomaly checks;
     frees the node's saved values unless ``retain_graph``. Returns a tuple of cotangents."""
-    from ._tensor import Tensor, _wrap
-
     saved = node.saved
     if saved is None:
         raise _freed_error(node)
@@ -643,8 +641,6 @@ def _node_extras(node, g, create_graph):
 def _gradients(roots, seeds, inputs, retain_graph, create_graph):
     """``ag.grad``-style backward: the gradients with respect to ``inputs``, nothing written
     to ``.grad``; only the part of the graph between the roots and the inputs is visited."""
-    from ._tensor import _wrap
-
     stop = set()
     leaf_targets = {}
     node_targets = {}
@@ -739,8 +735,6 @@ def _fixed(bk, raw):
 
 def _retain(node, g, create_graph):
     """Set ``.grad`` on the tensors that asked for it (``retained``: output index -> weakref)."""
-    from ._tensor import _wrap
-
     for idx, ref in node.retained.items():
         t = ref()
         gi = g if node.nout == 1 else g[idx]

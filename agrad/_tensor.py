@@ -11,6 +11,9 @@ import math
 import types
 import weakref
 
+from . import _tape
+from ._tape import GRAD_ENABLED, add_hook, run_backward
+
 __all__ = ["Tensor", "ops"]
 
 #: The primitives the operators dispatch to, by name; filled in by ``agrad.ops``.
@@ -181,8 +184,6 @@ class Tensor:
         >>> float(x.grad)
         6.0
         """
-        from .autodiff import _seed
-
         if not self.requires_grad:
             raise RuntimeError(
                 "agrad: backward(): this tensor does not require grad and has no graph; create "
@@ -190,9 +191,12 @@ class Tensor:
             )
         if retain_graph is None:
             retain_graph = create_graph
-        from ._tape import run_backward
+        if grad is None and not create_graph and self.size == 1:  # a loss: a seed of ones
+            seed = self._bk.xp.ones_like(self._data)
+        else:
+            from .autodiff import _seed
 
-        seed = _seed(self, grad, create_graph, "backward")
+            seed = _seed(self, grad, create_graph, "backward")
         run_backward([self], [seed], retain_graph=retain_graph, create_graph=create_graph)
 
     def detach(self) -> Tensor:
@@ -245,8 +249,6 @@ class Tensor:
         Tensor([30., 30.], backend='numpy', device='cpu', dtype=float64)
         >>> handle.remove()
         """
-        from ._tape import add_hook
-
         if not callable(hook):
             raise TypeError(f"agrad: register_hook() needs a callable, got {type(hook).__name__}")
         if not self.requires_grad:
@@ -275,8 +277,6 @@ class Tensor:
         >>> seen
         [(2,)]
         """
-        from ._tape import add_hook
-
         if not callable(hook):
             raise TypeError(
                 "agrad: register_post_accumulate_grad_hook() needs a callable, got "
@@ -512,8 +512,6 @@ class Tensor:
     # and the same code works on immutable backends (JAX). Under ``no_grad`` it is how
     # parameters are updated: ``w -= lr * w.grad`` keeps ``w`` the same leaf.
     def _inplace(self, op, other, symbol):
-        from ._tape import GRAD_ENABLED
-
         recording = GRAD_ENABLED.get()
         _check_leaf_update(self, recording, f"x {symbol}= y", f"x = x {symbol} y")
         update = self._bk.update
@@ -549,8 +547,6 @@ class Tensor:
     def __setitem__(self, key, value):
         """``x[key] = value``, recorded functionally like the in-place operators: the new value
         flows to later ops, ``value`` receives its gradient, earlier saved values stay valid."""
-        from ._tape import GRAD_ENABLED
-
         recording = GRAD_ENABLED.get()
         _check_leaf_update(self, recording, "x[key] = v", "x = ag.index_set(x, key, v)")
         self._become(ops.index_set(self, key, value), recording)
@@ -621,3 +617,6 @@ def _check_can_require_grad(t, where):
             f"agrad.{where}: only floating-point tensors can require gradients, got dtype "
             f"{t.dtype} (shape {t.shape}); create it with a floating dtype, e.g. dtype=ag.float64"
         )
+
+
+_tape.Tensor, _tape._wrap = Tensor, _wrap  # (see _tape: it cannot import this module)
