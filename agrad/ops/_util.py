@@ -29,6 +29,8 @@ def norm_axes(axis, ndim: int, op: str) -> tuple:
     """``axis`` (None, int or sequence) as a sorted tuple of non-negative axes, validated."""
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, without the ABC checks
+        return (axis % ndim,)
     axes = (axis,) if isinstance(axis, numbers.Integral) or not hasattr(axis, "__iter__") else axis
     out = []
     for a in tuple(axes):
@@ -47,6 +49,8 @@ def norm_axes(axis, ndim: int, op: str) -> tuple:
 
 def norm_axis(axis: int, ndim: int, op: str) -> int:
     """One axis as a non-negative int, validated."""
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, without the ABC checks
+        return axis % ndim
     if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
         raise TypeError(f"agrad.{op}: axis must be an int, got {axis!r}")
     axis = int(axis)
