@@ -86,6 +86,8 @@ class Backend:
         "complex_dtypes",
         "_index_add",
         "ctx",
+        "meta",
+        "meta1",
         "__weakref__",
     )
 
@@ -99,6 +101,10 @@ class Backend:
         self.array_type = getattr(fix, "array_type", None)
         self.update = update
         self.ctx = None  # a device-context factory where the library needs one (CuPy)
+        # shared (shape, dtype) tuples of the nodes' ``meta`` (see agrad._op); per backend, as
+        # dtypes of different libraries must not be compared
+        self.meta: dict = {}
+        self.meta1: dict = {}
         self._to_agrad: dict = {}
         self._to_raw: dict = {}
         self._floating: dict = {}

@@ -30,6 +30,31 @@ REGISTRY: dict[str, Primitive] = {}
 _SAVES = ("inputs", "out", "all", "none")
 #: a Tensor subclass the fast paths accept besides Tensor (ag.nn.Parameter registers itself)
 _TENSOR_SUBCLASS = [Tensor]
+
+# A node's ``meta`` (each input's shape and dtype) is shared between nodes, through tables on
+# its Backend: a training loop meets the same few shapes over and over, and one tuple per node
+# would be a long-lived object the garbage collector walks on every full collection (on a
+# 100,000-op graph that walk took a third of the time). Values are their own keys; a table is
+# emptied when it grows large (shapes that vary without end), which only costs the sharing.
+_META_MAX = 4096
+
+
+def _intern(table, m):
+    """``m`` (``(shape, dtype)``, or a pair of those), kept as the shared copy."""
+    if len(table) >= _META_MAX:
+        table.clear()
+    table[m] = m
+    return m
+
+
+def _intern1(table, m):
+    """The one-input meta ``(m,)``, kept as the shared copy under the key ``m``."""
+    if len(table) >= _META_MAX:
+        table.clear()
+    m1 = table[m] = (m,)
+    return m1
+
+
 _SCALARS = (bool, int, float, complex)
 
 
@@ -160,7 +185,8 @@ class Primitive:
                                 node.bk = bk
                                 node.dev = dev
                                 node.parents = (x if n is None else n,)
-                                node.meta = ((raw.shape, dt),)
+                                m = (raw.shape, dt)
+                                node.meta = bk.meta1.get(m) or _intern1(bk.meta1, m)
                                 node.saved = (raw,) if self._save_in else (None,)
                                 node.out = out if self._save_out else None
                                 node.static = static
@@ -219,12 +245,14 @@ class Primitive:
                     t._dev = dev
                     if (ga or gb) and self.differentiable and GRAD_ENABLED.get():
                         # _record for two arguments, inlined: every binary op comes here
+                        meta = bk.meta
                         if ga:
                             n = a._node
                             if n is not None and n.nout != 1:
                                 n = (n, getattr(a, "_idx", 0))
                             pa = a if n is None else n
                             ma = (ra.shape, ra.dtype)
+                            ma = meta.get(ma) or _intern(meta, ma)
                         else:
                             pa = ma = None
                         if gb:
@@ -233,6 +261,7 @@ class Primitive:
                                 n = (n, getattr(b, "_idx", 0))
                             pb = b if n is None else n
                             mb = (rb.shape, rb.dtype)
+                            mb = meta.get(mb) or _intern(meta, mb)
                         else:
                             pb = mb = None
                         odt = out.dtype
@@ -242,7 +271,8 @@ class Primitive:
                             node.bk = bk
                             node.dev = dev
                             node.parents = (pa, pb)
-                            node.meta = (ma, mb)
+                            m = (ma, mb)
+                            node.meta = meta.get(m) or _intern(meta, m)
                             if self._save_in:
                                 node.saved = (ra, rb)
                             else:  # Python scalars are always kept: VJPs may need them

@@ -333,10 +333,18 @@ def _node_hooks(node, g, create):
     return g
 
 
-def _fit(xp, node, meta, g, create):
+def _fit(xp, node, meta, g, create, in_grads=None):
     """Undo broadcasting of an input's cotangent and check its shape and dtype (``meta`` is
-    that input's ``(shape, dtype)``)."""
-    i = next(k for k, m in enumerate(node.meta) if m is meta)
+    that input's ``(shape, dtype)``, ``in_grads`` all the VJP's cotangents)."""
+    # which input, for the messages (meta tuples are shared between nodes and inputs)
+    i = next(
+        (
+            k
+            for k, m in enumerate(node.meta)
+            if m is meta and (in_grads is None or in_grads[k] is g)
+        ),
+        0,
+    )
     shape, dtype = tuple(meta[0]), meta[1]
     gshape = tuple(g.shape)
     if gshape != shape:
@@ -540,7 +548,7 @@ def _accumulate(roots, seeds, retain_graph, create_graph):
             if p is None or gi is None:
                 continue
             if create_graph or gi.shape != m[0] or gi.dtype is not m[1]:
-                gi = _fit(xp, node, m, gi, create_graph)
+                gi = _fit(xp, node, m, gi, create_graph, in_grads)
             if type(p) is Node:
                 prev = get(p)
                 if prev is None:
@@ -703,7 +711,7 @@ def _gradients(roots, seeds, inputs, retain_graph, create_graph):
             if p is None or gi is None:
                 continue
             if create_graph or gi.shape != m[0] or gi.dtype is not m[1]:
-                gi = _fit(xp, node, m, gi, create_graph)
+                gi = _fit(xp, node, m, gi, create_graph, in_grads)
             t = type(p)
             if t is Node:
                 prev = grads.get(p)

@@ -199,7 +199,7 @@ def main(argv=None):
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = p.parse_args(argv)
     if args.smoke:
-        args.layers, args.width, args.batch, args.repeats = 4, 32, 8, 1
+        args.layers, args.width, args.batch, args.repeats = 4, 64, 64, 1
     try:
         everies = [int(e) for e in args.every.split(",") if e.strip()]
     except ValueError:

@@ -326,6 +326,25 @@ def test_wrong_shape_from_the_vjp(backend):
         ag.sum(bad(x)).backward()
 
 
+def test_wrong_shape_names_the_argument_when_both_have_one_shape(backend):
+    # both inputs are (2,) float64: their (shape, dtype) records are one shared object, and
+    # the message must still name the argument whose gradient is wrong
+    @custom_vjp
+    def bad2(xp, x, y):
+        return x * y
+
+    @bad2.defvjp
+    def _(xp, g, out, x, y):
+        return g * y, xp.ones((3,), dtype=g.dtype)
+
+    x = t([1.0, 2.0], backend, requires_grad=True)
+    y = t([3.0, 4.0], backend, requires_grad=True)
+    with pytest.raises(
+        ValueError, match=r"VJP of op 'bad2' returned a gradient of shape \(3,\) for argument 1 "
+    ):
+        ag.sum(bad2(x, y)).backward()
+
+
 def test_wrong_dtype_from_the_vjp(backend):
     @custom_vjp
     def bad(xp, x):

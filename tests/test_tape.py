@@ -412,3 +412,23 @@ def test_matmul_skips_the_gradient_of_a_constant_operand(backend, monkeypatch):
     loss.backward()
     assert len(calls) == 1
     np.testing.assert_allclose(W.grad.numpy(), np.full((3, 2), 4.0))
+
+
+def test_nodes_share_their_inputs_shape_and_dtype_records():
+    # one (shape, dtype) tuple per distinct input signature, not one per node: fewer long-lived
+    # objects for the garbage collector to walk (benchmark C)
+    import agrad._op as op_mod
+
+    x = ag.asarray(np.ones(5), requires_grad=True)
+    a, b = ag.exp(x), ag.sin(x)
+    assert a._node.meta is b._node.meta == (((5,), x._data.dtype),)
+    c, d = a * b, b + a
+    assert c._node.meta is d._node.meta and c._node.meta[0] is c._node.meta[1]
+    assert c._node.meta[0] is not a._node.meta  # (the pair's parts, not the one-input record)
+    # a table never grows past its bound, whatever the shapes
+    bk = x._bk
+    for n in range(op_mod._META_MAX + 10):
+        ag.exp(ag.asarray(np.ones(n + 1), requires_grad=True))
+    assert 0 < len(bk.meta1) <= op_mod._META_MAX
+    z = ag.exp(ag.asarray(np.ones(7), requires_grad=True))
+    assert z._node.meta == (((7,), x._data.dtype),)
