@@ -75,7 +75,14 @@ def divide(xp, x1, x2):
 @divide.defvjp
 def _(xp, g, out, x1, x2, needs):  # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y^2
     gx1 = g / x2
-    return (gx1 if needs[0] else None), (-gx1 * x1 / x2 if needs[1] else None)
+    if not needs[1]:
+        return gx1, None
+    if _scalar(x1):  # c / y (1 / (1 + exp(-z)) ...): no array-times-Python-scalar for c = 1
+        gx2 = gx1 / x2
+        gx2 = -gx2 if x1 == 1 else gx2 * -x1
+    else:
+        gx2 = -gx1 * x1 / x2
+    return (gx1 if needs[0] else None), gx2
 
 
 @primitive(saves="none", complex_grad="holomorphic")

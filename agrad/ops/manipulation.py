@@ -19,7 +19,7 @@ import math
 import numbers
 
 from .._op import primitive
-from .._tensor import _wrap
+from .._tensor import Tensor, _wrap
 from ._util import as_tensor, broadcast_shape, norm_axes, norm_axis, shape_of
 
 
@@ -163,21 +163,22 @@ def _(xp, g, out, *arrays, axis, sizes):  # slice g back into the pieces
 
 def concat(arrays, /, *, axis=0):
     """Join tensors along an existing ``axis`` (``None`` flattens them first)."""
-    arrays = [as_tensor(a, "concat") for a in arrays]
+    arrays = [a if isinstance(a, Tensor) else as_tensor(a, "concat") for a in arrays]
     if not arrays:
         raise ValueError("agrad.concat: needs at least one tensor")
+    shapes = [tuple(a._data.shape) for a in arrays]
     if axis is None:
-        sizes = tuple((a.size, a.shape) for a in arrays)
+        sizes = tuple([(math.prod(s), s) for s in shapes])
     else:
-        nd = arrays[0].ndim
-        for a in arrays:
-            if a.ndim != nd:
+        nd = len(shapes[0])
+        for s in shapes:
+            if len(s) != nd:
                 raise ValueError(
                     "agrad.concat: tensors must have the same number of dimensions, "
-                    f"got shapes {[t.shape for t in arrays]}"
+                    f"got shapes {shapes}"
                 )
         axis = norm_axis(axis, nd, "concat")
-        sizes = tuple((a.shape[axis], a.shape) for a in arrays)
+        sizes = tuple([(s[axis], s) for s in shapes])
     return _concat(*arrays, axis=axis, sizes=sizes)
 
 
