@@ -470,9 +470,11 @@ def _accumulate(roots, seeds, retain_graph, create_graph):
 
     Nodes are visited newest first (a heap keyed by the creation number ``seq``): a node is
     always newer than its parents, so when it is popped every node that feeds it a cotangent
-    has run, and no pre-pass over the graph is needed. The loop is the hot path of every
-    backward; anything unusual (hooks, complex values, CuPy, anomaly mode, a recorded
-    backward, errors) goes through :func:`_run_vjp`.
+    has run, and no pre-pass over the graph is needed. When a node's cotangents go to a single
+    new node and nothing else is pending, that node is complete and runs next without the
+    heap (every link of a chain). The loop is the hot path of every backward; anything unusual
+    (hooks, complex values, CuPy, anomaly mode, a recorded backward, errors) goes through
+    :func:`_run_vjp`.
     """
     grads = {}  # Node -> cotangent (or a list of cotangents for several outputs)
     leaf_acc = {}  # leaf Tensor -> cotangent
@@ -491,8 +493,15 @@ def _accumulate(roots, seeds, retain_graph, create_graph):
     xp_rec = _agrad() if create_graph else None
     pop = grads.pop
     get = grads.get
-    while heap:
-        node = heappop(heap)[1]
+    nxt = None  # the next node when it is the only one pending (a chain): no heap round trip
+    while True:
+        if nxt is not None:
+            node = nxt
+            nxt = None
+        elif heap:
+            node = heappop(heap)[1]
+        else:
+            break
         g = pop(node)
         if node.hooks is not None:  # hooks or retain_grad() on tensors this node produced
             g = _node_extras(node, g, create_graph)
@@ -536,7 +545,10 @@ def _accumulate(roots, seeds, retain_graph, create_graph):
                         prev = get(p)
                         if prev is None:
                             grads[p] = gi
-                            heappush(heap, (p.seq, p))
+                            if heap:
+                                heappush(heap, (p.seq, p))
+                            else:  # nothing else pending: p's cotangent is complete
+                                nxt = p
                         else:
                             grads[p] = prev + gi
                     else:
@@ -553,11 +565,17 @@ def _accumulate(roots, seeds, retain_graph, create_graph):
                 prev = get(p)
                 if prev is None:
                     grads[p] = gi
-                    heappush(heap, (p.seq, p))
+                    if heap or nxt is not None:
+                        heappush(heap, (p.seq, p))
+                    else:
+                        nxt = p
                 else:
                     grads[p] = prev + gi
             else:
                 _deliver(p, gi, grads, heap, leaf_acc)
+        if nxt is not None and heap:  # another node became pending too: the heap decides
+            heappush(heap, (nxt.seq, nxt))
+            nxt = None
 
     for leaf, g in leaf_acc.items():
         hooks = getattr(leaf, "_hooks", None)
