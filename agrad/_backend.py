@@ -65,6 +65,11 @@ class Backend:
     update : callable or None
         ``update(tensor, op_name, other) -> bool``: an unrecorded ``x op= y`` done on the
         array itself where no one else can see it (NumPy), else None.
+    leaf_grad : callable or None
+        ``leaf_grad(g, like)``: a leaf's gradient ``g`` as ``.grad`` keeps it, laid out like the
+        leaf's array ``like`` (PyTorch's layout contract: a transposed or broadcast view is
+        copied to the leaf's contiguous layout, so updates and later ops run at full speed);
+        defaults to ``fix``.
     array_type : type or None
         The array type ``fix`` leaves unchanged (the hot paths call ``fix`` only on others).
     multi_device : bool
@@ -77,6 +82,7 @@ class Backend:
         "xp",
         "fix",
         "update",
+        "leaf_grad",
         "array_type",
         "multi_device",
         "_to_agrad",
@@ -92,7 +98,14 @@ class Backend:
     )
 
     def __init__(
-        self, name: str, module, multi_device: bool, fix=None, index_add=None, update=None
+        self,
+        name: str,
+        module,
+        multi_device: bool,
+        fix=None,
+        index_add=None,
+        update=None,
+        leaf_grad=None,
     ):
         self.name = name
         self.module = module
@@ -100,6 +113,7 @@ class Backend:
         self.fix = fix
         self.array_type = getattr(fix, "array_type", None)
         self.update = update
+        self.leaf_grad = leaf_grad or fix
         self.ctx = None  # a device-context factory where the library needs one (CuPy)
         # shared (shape, dtype) tuples of the nodes' ``meta`` (see agrad._op); per backend, as
         # dtypes of different libraries must not be compared
@@ -398,6 +412,17 @@ def _fix_numpy(r):
 _fix_numpy.array_type = np.ndarray  # what the fix leaves alone: the hot paths skip the call
 
 
+def _leaf_grad_numpy(g, like):
+    """A leaf's gradient as an array laid out like the leaf (see ``Backend.leaf_grad``)."""
+    if type(g) is not np.ndarray:
+        return np.asarray(g)
+    if g.flags.c_contiguous or not like.flags.c_contiguous:
+        return g
+    # a transposed view (the weight of ``x @ W.mT``) or a broadcast one (the VJP of a sum):
+    # one copy here, where every update would otherwise walk it strided
+    return np.ascontiguousarray(g)
+
+
 # ---- the registry of backends ------------------------------------------------------------
 _BACKENDS: dict[str, Backend] = {}
 _BY_ARRAY_TYPE: dict[type, Backend] = {}
@@ -410,13 +435,21 @@ def _make(name: str) -> Backend:
             f"agrad: unknown backend {name!r}; use one of {', '.join(map(repr, BACKEND_NAMES))} "
             "or pass an Array API namespace module"
         )
-    module_name, cls, multi_device, fix, index_add, update = spec
+    module_name, cls, multi_device, fix, index_add, update, leaf_grad = spec
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
         hint = _INSTALL_HINT.get(name, "")
         raise ImportError(f"agrad: backend {name!r} is not available ({e}); {hint}") from None
-    return cls(name, module, multi_device, fix=fix, index_add=index_add, update=update)
+    return cls(
+        name,
+        module,
+        multi_device,
+        fix=fix,
+        index_add=index_add,
+        update=update,
+        leaf_grad=leaf_grad,
+    )
 
 
 class _CupyBackend(Backend):  # pragma: no cover - needs a CUDA device
@@ -432,7 +465,7 @@ def _cupy_ctx(device):  # pragma: no cover - a cupy.cuda.Device is its own conte
 
 
 # name -> (namespace module, Backend class, multi-device, result fix, scatter-add fast path,
-#          unseen in-place update)
+#          unseen in-place update, leaf-gradient layout)
 _SPECS = {
     "numpy": (
         "array_api_compat.numpy",
@@ -441,11 +474,12 @@ _SPECS = {
         _fix_numpy,
         _index_add_numpy,
         _update_numpy,
+        _leaf_grad_numpy,
     ),
-    "cupy": ("array_api_compat.cupy", _CupyBackend, True, None, _index_add_cupy, None),
-    "torch": ("array_api_compat.torch", Backend, True, None, _index_add_torch, None),
-    "jax": ("jax.numpy", Backend, True, None, _index_add_jax, None),
-    "array_api_strict": ("array_api_strict", Backend, True, None, None, None),
+    "cupy": ("array_api_compat.cupy", _CupyBackend, True, None, _index_add_cupy, None, None),
+    "torch": ("array_api_compat.torch", Backend, True, None, _index_add_torch, None, None),
+    "jax": ("jax.numpy", Backend, True, None, _index_add_jax, None, None),
+    "array_api_strict": ("array_api_strict", Backend, True, None, None, None, None),
 }
 
 

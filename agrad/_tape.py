@@ -519,9 +519,14 @@ def _accumulate(roots, seeds, retain_graph, create_graph):
             xp = bk.xp
             try:
                 if prim.selective:
-                    in_grads = prim.vjp(
-                        xp, g, node.out, *node.saved, needs=_needs(node), **node.static
-                    )
+                    ps = node.parents  # _needs(node), inlined for the two-argument ops
+                    needs = (ps[0] is not None, ps[1] is not None) if len(ps) == 2 else _needs(node)
+                    if node.static:
+                        in_grads = prim.vjp(
+                            xp, g, node.out, *node.saved, needs=needs, **node.static
+                        )
+                    else:
+                        in_grads = prim.vjp(xp, g, node.out, *node.saved, needs=needs)
                 elif node.static:
                     in_grads = prim.vjp(xp, g, node.out, *node.saved, **node.static)
                 else:  # (a call without an empty **{} is measurably cheaper)
@@ -582,7 +587,10 @@ def _accumulate(roots, seeds, retain_graph, create_graph):
         if hooks:
             g = _run_hooks(hooks, g, leaf._bk, leaf._dev, create_graph)
         if not create_graph:
-            g = _wrap(_fixed(leaf._bk, g), leaf._bk, leaf._dev)
+            bk = leaf._bk
+            if bk.leaf_grad is not None:
+                g = bk.leaf_grad(g, leaf._data)
+            g = _wrap(g, bk, leaf._dev)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         post = getattr(leaf, "_post_hooks", None)
         if post:
