@@ -55,12 +55,35 @@ def _(xp, g, out, x1, x2, needs):  # d(AB) = dA B + A dB  =>  gA = g B^T, gB = A
         g2 = xp.expand_dims(g, axis=-1)
     else:
         g2 = g
-    # only the wanted ones: the data batch of a first layer needs no g @ W^T
-    ga = xp.matmul(g2, xp.matrix_transpose(b)) if needs[0] else None  # (..., 1, n) if x1 is 1-D
-    gb = xp.matmul(xp.matrix_transpose(a), g2) if needs[1] else None
+    # only the wanted ones: the data batch of a first layer needs no g @ W^T. An operand that
+    # is a transposed view (the W.mT of x @ W.mT) gets its gradient computed transposed, so it
+    # comes out transposed too and the leaf's gradient is row-major like the leaf itself
+    if not needs[0]:
+        ga = None
+    elif _transposed(a):
+        ga = xp.matrix_transpose(xp.matmul(b, xp.matrix_transpose(g2)))
+    else:
+        ga = xp.matmul(g2, xp.matrix_transpose(b))  # (..., 1, n) if x1 is 1-D
+    if not needs[1]:
+        gb = None
+    elif _transposed(b):
+        gb = xp.matrix_transpose(xp.matmul(xp.matrix_transpose(g2), a))
+    else:
+        gb = xp.matmul(xp.matrix_transpose(a), g2)
     if v2 and gb is not None:
         gb = gb[..., 0]
     return ga, gb
+
+
+def _transposed(x) -> bool:
+    """Whether ``x`` is a 2-D column-major view (NumPy, CuPy: a transposed row-major array)."""
+    flags = getattr(x, "flags", None)
+    return (
+        flags is not None
+        and len(x.shape) == 2
+        and not flags.c_contiguous
+        and getattr(flags, "f_contiguous", False)
+    )
 
 
 @primitive(saves="none", complex_grad="direct")

@@ -219,3 +219,55 @@ def test_linalg_stays_on_a_non_default_device(rng):
     assert y.device == dev
     y.backward()
     assert a.grad.device == a.device == dev and b.grad.device == dev
+
+
+@pytest.mark.parametrize("side", ["x1", "x2"])
+def test_matmul_with_a_transposed_operand(backend, rng, side):
+    # x @ W.mT (a layer's weight in PyTorch's (out, in) layout) and A.mT @ x: the gradient of
+    # the transposed operand is computed transposed (on NumPy it then comes out row-major, like
+    # the leaf); values as the closed forms gW = g^T x, gA = x g^T
+    x_np, w_np = rng.normal(size=(5, 3)), rng.normal(size=(4, 3))
+    g_np = rng.normal(size=(5, 4) if side == "x2" else (3, 3))
+    x = t(x_np, backend, requires_grad=True)
+    w = t(w_np if side == "x2" else rng.normal(size=(5, 3)), backend, requires_grad=True)
+    out = x @ w.mT if side == "x2" else w.mT @ x
+    ag.sum(out * t(g_np, backend)).backward()
+    wv = w.numpy()
+    if side == "x2":
+        np.testing.assert_allclose(w.grad.numpy(), g_np.T @ x_np, rtol=1e-12)
+        np.testing.assert_allclose(x.grad.numpy(), g_np @ wv, rtol=1e-12)
+    else:
+        np.testing.assert_allclose(w.grad.numpy(), x_np @ g_np.T, rtol=1e-12)
+        np.testing.assert_allclose(x.grad.numpy(), wv @ g_np, rtol=1e-12)
+    f = (lambda a, b: a @ b.mT) if side == "x2" else (lambda a, b: b.mT @ a)
+    assert gradcheck(f, t(x_np, backend), t(wv, backend))
+    assert gradgradcheck(f, t(x_np, backend), t(wv, backend))
+    if backend == "numpy":  # the leaf's gradient has the leaf's (row-major) layout
+        assert w.grad._data.flags.c_contiguous and x.grad._data.flags.c_contiguous
+        # ... straight from matmul's VJP: its cotangent for the view is itself a transposed
+        # view, so no copy is needed to lay it out like w (the layout contract's copy is the
+        # fallback)
+        from agrad._backend import get_backend
+        from agrad.ops.linalg import matmul
+
+        xp, g = get_backend("numpy").xp, np.ones((5, 4) if side == "x2" else (3, 3))
+        args = (x_np, wv.T) if side == "x2" else (wv.T, x_np)
+        cot = matmul.vjp(xp, g, None, *args, needs=(True, True))[1 if side == "x2" else 0]
+        assert cot.T.flags.c_contiguous
+
+
+def test_leaf_gradients_are_laid_out_like_the_leaf_on_numpy(rng):
+    # PyTorch's layout contract for .grad: a broadcast (sum's VJP) or transposed view arriving
+    # at a leaf is stored as a writeable array in the leaf's row-major layout
+    x = ag.asarray(rng.normal(size=(3, 4)), requires_grad=True)
+    ag.sum(x).backward()
+    assert x.grad._data.flags.c_contiguous and x.grad._data.flags.writeable
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((3, 4)))
+    y = ag.asarray(rng.normal(size=(4, 3)), requires_grad=True)
+    ag.sum(ag.matrix_transpose(y) * ag.asarray(np.arange(12.0).reshape(3, 4))).backward()
+    assert y.grad._data.flags.c_contiguous
+    np.testing.assert_array_equal(y.grad.numpy(), np.arange(12.0).reshape(3, 4).T)
+    # a column-major leaf keeps its gradient as it comes
+    z = ag.asarray(np.asfortranarray(rng.normal(size=(3, 4))), requires_grad=True)
+    ag.sum(ag.matrix_transpose(z) * ag.asarray(np.ones((4, 3)))).backward()
+    np.testing.assert_array_equal(z.grad.numpy(), np.ones((3, 4)))
