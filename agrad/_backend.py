@@ -364,7 +364,45 @@ def _numpy_native() -> dict:
     native = {n: getattr(np, n) for n in names.split()}
     # the .mT view (ValueError below 2-D, as the standard says): 0.05 µs, np.matrix_transpose 0.5
     native["matrix_transpose"] = operator.attrgetter("mT")
+    # np.sum and np.mean are Python wrappers around np.add.reduce (0.8 and 1.5 µs of the 1.5
+    # and 2.3 a small reduction takes); np.broadcast_to builds an iterator (1.8 µs)
+    native["sum"] = _np_sum
+    native["mean"] = _np_mean
+    native["broadcast_to"] = _np_broadcast_to
     return native
+
+
+_add_reduce = np.add.reduce
+
+
+def _np_sum(x, /, *, axis=None, dtype=None, keepdims=False):
+    """np.sum without its wrapper: the same ufunc reduction, the same promotions."""
+    return _add_reduce(x, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def _np_mean(x, /, *, axis=None, keepdims=False):
+    """np.mean's own arithmetic (the sum in the input's dtype, then one division by the count)
+    for float32/float64/complex; anything else (float16, which np.mean accumulates in float32,
+    integers, empty arrays) goes to np.mean."""
+    dt = x.dtype
+    if dt.kind not in "fc" or dt.itemsize < 4 or not x.size:
+        return np.mean(x, axis=axis, keepdims=keepdims)
+    total = _add_reduce(x, axis=axis, keepdims=keepdims)
+    return total / (x.size // total.size)
+
+
+# below this many elements a filled array is cheaper to make than np.broadcast_to's view (0.2
+# against 1.8 µs); above it the view saves the memory
+_FILL_MAX = 4096
+
+
+def _np_broadcast_to(x, /, shape):
+    """The standard's broadcast_to: a filled array when small, NumPy's read-only view else."""
+    if math.prod(shape) > _FILL_MAX:
+        return np.broadcast_to(x, shape)
+    out = np.empty(shape, dtype=x.dtype)
+    out[...] = x  # (a ValueError, as np.broadcast_to's, when the shapes do not broadcast)
+    return out
 
 
 _NAMESPACE_NATIVE = {"numpy": _numpy_native}

@@ -245,3 +245,39 @@ def test_tensors_of_different_kinds_do_not_promote(backend):
     assert (f32 + f).dtype == ag.float64
     # where's condition is not promoted with its branches
     assert ag.where(b, f, f32).dtype == ag.float64
+
+
+# ---- the NumPy namespace's own fast functions ---------------------------------------------------
+@pytest.mark.parametrize("dtype", ["bool", "int8", "int64", "float16", "float32", "float64", "c16"])
+@pytest.mark.parametrize(
+    "kw", [{}, {"axis": 0}, {"axis": (0, 1), "keepdims": True}, {"axis": -1, "keepdims": True}]
+)
+def test_numpy_fast_reductions_match_numpy_bit_for_bit(dtype, kw):
+    # agrad's NumPy namespace calls np.add.reduce where np.sum and np.mean add Python wrappers:
+    # same values, same dtypes, for every dtype the standard has
+    from agrad._backend import get_backend
+
+    xp = get_backend("numpy").xp
+    r = np.random.default_rng(1)
+    a = (r.normal(size=(5, 7)) * 50).astype(np.dtype(dtype))
+    for ours, theirs in ((xp.sum, np.sum), (xp.mean, np.mean)):
+        if theirs is np.mean and a.dtype.kind == "b":
+            continue
+        got, want = np.asarray(ours(a, **kw)), np.asarray(theirs(a, **kw))
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+    if a.dtype.kind != "c":
+        assert np.asarray(xp.sum(a, dtype=np.float64)).dtype == np.float64
+
+
+def test_numpy_fast_broadcast_to():
+    from agrad._backend import _FILL_MAX, get_backend
+
+    xp = get_backend("numpy").xp
+    small = xp.broadcast_to(np.asarray([1.0, 2.0]), (3, 2))  # small: a filled array
+    np.testing.assert_array_equal(small, [[1.0, 2.0]] * 3)
+    assert small.dtype == np.float64 and small.flags.c_contiguous
+    big = xp.broadcast_to(np.asarray(np.float32(3.0)), (_FILL_MAX + 1,))  # big: NumPy's view
+    assert big.strides == (0,) and big.dtype == np.float32 and float(big[-1]) == 3.0
+    with pytest.raises(ValueError):
+        xp.broadcast_to(np.ones(3), (4, 2))

@@ -89,7 +89,7 @@ def prod(x, /, *, axis=None, dtype=None, keepdims=False):
 
 
 def _count(shape, axes) -> int:
-    return math.prod(shape[a] for a in axes)
+    return math.prod([shape[a] for a in axes])
 
 
 def _floating(x, op):
@@ -112,9 +112,12 @@ def _(xp, g, out, x, *, axis, keepdims, shape, n):  # d mean = ones / n
 def mean(x, /, *, axis=None, keepdims=False):
     """Arithmetic mean over ``axis``."""
     x = _floating(x, "mean")
-    shape = shape_of(x)
-    axes = norm_axes(axis, len(shape), "mean")
-    n = _count(shape, axes)
+    shape = tuple(x._data.shape)
+    if axis is None:  # (the common case, without the general checks)
+        axes, n = tuple(range(len(shape))), math.prod(shape)
+    else:
+        axes = norm_axes(axis, len(shape), "mean")
+        n = _count(shape, axes)
     if not n:  # the standard: NaN for no elements (NumPy would warn)
         return sum(x, axis=axes, keepdims=keepdims) * math.nan
     return _mean(x, axis=axes, keepdims=keepdims, shape=shape, n=float(n))
