@@ -513,7 +513,8 @@ class Tensor:
     # parameters are updated: ``w -= lr * w.grad`` keeps ``w`` the same leaf.
     def _inplace(self, op, other, symbol):
         recording = GRAD_ENABLED.get()
-        _check_leaf_update(self, recording, f"x {symbol}= y", f"x = x {symbol} y")
+        if recording and self.requires_grad and self._node is None:  # (messages built lazily)
+            _check_leaf_update(self, recording, f"x {symbol}= y", f"x = x {symbol} y")
         update = self._bk.update
         if not recording and update is not None and update(self, op.name, other):
             if self._node is not None:  # as _become: its node described the old value
