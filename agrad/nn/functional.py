@@ -162,7 +162,12 @@ def linear(x, weight, bias=None):
 @primitive(name="linear", complex_grad="holomorphic", selective=True)
 def _linear(xp, x, w, b):
     y = xp.matmul(x, xp.matrix_transpose(w))
-    return y if b is None else y + b
+    if b is None:
+        return y
+    if y.dtype == b.dtype:  # y is new and ours: add the bias in place (one pass, no new array)
+        y += b
+        return y
+    return y + b
 
 
 @_linear.defvjp

@@ -482,6 +482,20 @@ def test_linear_matches_the_composite_and_gradchecks(backend, xshape):
     assert gradcheck(lambda w: F.linear(args[0], w), args[1])  # a data input: no gradient for it
 
 
+def test_linear_bias_of_another_float_dtype_promotes(backend):
+    # the bias is added in place when the dtypes agree; a float64 bias on float32 data promotes
+    # the result (as x @ w.T + b does), never truncates it
+    x = ag.asarray(np.ones((2, 3)), dtype=ag.float32, backend=backend, requires_grad=True)
+    w = ag.asarray(np.ones((4, 3)), dtype=ag.float32, backend=backend)
+    b = ag.asarray(np.full(4, 0.1), dtype=ag.float64, backend=backend, requires_grad=True)
+    y = F.linear(x, w, b)
+    assert y.dtype == ag.float64
+    np.testing.assert_allclose(y.numpy(), np.full((2, 4), 3.1), rtol=1e-12)  # 0.1 kept in f64
+    ag.sum(y).backward()
+    assert x.grad.dtype == ag.float32 and b.grad.dtype == ag.float64
+    np.testing.assert_allclose(b.grad.numpy(), [2.0] * 4)
+
+
 def test_linear_weight_gradient_is_contiguous_out_by_in():
     """The optimizer then updates a contiguous (out, in) array, not a transposed view."""
     x = ag.asarray(np.ones((4, 3)))
