@@ -7,7 +7,9 @@ agrad runs examples/xor.py's own ``forward`` and ``cost`` (imported) and its upd
 (δ3 = (L3 - y) / m, ∇θ2 = L2ᵀ δ3, δ2 = (δ3 θ2ᵀ) L2 (1 - L2) without the bias column,
 ∇θ1 = L1ᵀ δ2). Every contender starts from the same weights and takes every step (no early
 stop); the final weights are checked to agree. On 4x3 arrays every contender's time is
-overhead: this is scenario A's question asked of a small real model.
+overhead: this is scenario A's question asked of a small real model. A reference row runs the
+same network on ``minimal_tape.py``, a tape with no checks at all: the floor of recording and
+replaying a graph in Python on this machine.
 """
 
 from __future__ import annotations
@@ -167,6 +169,15 @@ def contenders(ctx, steps):
         cands.append(Contender(ctx.torch_name, torch_setup(torch, ctx.torch_device, theta0, steps)))
     if ctx.peer("autograd", cpu_only=True) is not None:
         cands.append(Contender("autograd", autograd_setup(theta0, steps)))
+    mini = ctx.peer("minimal_tape", cpu_only=True)  # the floor of a Python tape: a yardstick
+    if mini is not None:
+        cands.append(
+            Contender(
+                "minimal tape (no checks)",
+                mini.xor_setup(X, Y, theta0, steps, LR),
+                role="reference",
+            )
+        )
     for label, backend, device in ctx.extra_backends():
         cands.append(Contender(label, agrad_setup(backend, device, theta0, steps), role="extra"))
     return cands
