@@ -191,8 +191,9 @@ class Tensor:
             )
         if retain_graph is None:
             retain_graph = create_graph
-        if grad is None and not create_graph and self.size == 1:  # a loss: a seed of ones
-            seed = self._bk.xp.ones_like(self._data)
+        bk = self._bk
+        if grad is None and not create_graph and bk.ctx is None and self.size == 1:
+            seed = bk.xp.ones_like(self._data)  # a loss's seed (CuPy's: _seed, on its device)
         else:
             from .autodiff import _seed
 

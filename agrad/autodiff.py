@@ -76,7 +76,12 @@ def _seed(out: Tensor, cotangent, create_graph: bool, where: str, path: str = ""
                 "for one-element outputs. Reduce it (e.g. ag.sum) or pass the cotangent "
                 "explicitly (grad=... / vjp_fn(cotangent))."
             )
-        raw = out._bk.module.ones_like(out._data)
+        bk = out._bk
+        if bk.ctx is None:
+            raw = bk.xp.ones_like(out._data)
+        else:  # pragma: no cover - CuPy allocates on the current device: make it out's
+            with bk.ctx(out._dev):
+                raw = bk.xp.ones_like(out._data)
         return _wrap(raw, out._bk, out._dev) if create_graph else raw
     cotangent = _conform(cotangent, out, where, f"cotangent{path}", f"output{path}")
     return cotangent if create_graph else cotangent._data
