@@ -159,7 +159,14 @@ def _extremum(name):
     def public(x, /, *, axis=None, keepdims=False):
         x = as_tensor(x, name)
         shape = shape_of(x)
-        return prim(x, axis=norm_axes(axis, len(shape), name), keepdims=keepdims, shape=shape)
+        axes = norm_axes(axis, len(shape), name)
+        if any(shape[a] == 0 for a in axes):  # (the standard leaves it to the library)
+            raise ValueError(
+                f"agrad.{name}: no elements to take the {name}imum of: the tensor of shape "
+                f"{shape} has length 0 along the reduced axis {axis!r}; reduce over non-empty "
+                f"axes, or check the input's size first"
+            )
+        return prim(x, axis=axes, keepdims=keepdims, shape=shape)
 
     public.__name__ = name
     public.__qualname__ = name

@@ -308,3 +308,18 @@ def test_reductions_stay_on_a_non_default_device(rng):
     assert y.device == dev
     y.backward()
     assert x.grad.device == x.device == dev
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_of_no_elements_name_the_op_and_the_shape(backend, name):
+    # the standard leaves max/min of zero elements to the library: agrad raises, clearly
+    x = ag.zeros((0, 3), backend=backend)
+    with pytest.raises(
+        ValueError,
+        match=rf"agrad\.{name}: no elements to take the {name}imum "
+        r"of: the tensor of shape \(0, 3\) has length 0 along the reduced axis 0",
+    ):
+        getattr(ag, name)(x, axis=0)
+    with pytest.raises(ValueError, match=rf"agrad\.{name}: .*shape \(0, 3\).*axis None"):
+        getattr(ag, name)(x)
+    assert getattr(ag, name)(x, axis=1).shape == (0,)  # the other axis is fine: no values
