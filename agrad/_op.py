@@ -216,9 +216,11 @@ class Primitive:
                         )
                         gb = b.requires_grad
                         rb = b._data
+                        ns = bk.xp2  # two arrays of one dtype: no promotion to fix
                     else:
                         fast = (tb is float or tb is int) and a._data.dtype in bk.real_dtypes
                         rb = b
+                        ns = bk.xp
                     ra = a._data
                 elif (tb is Tensor or tb is sub) and (ta is float or ta is int):
                     bk, dev = b._bk, b._dev
@@ -226,13 +228,14 @@ class Primitive:
                     fast = rb.dtype in bk.real_dtypes
                     gb = b.requires_grad
                     ra = a
+                    ns = bk.xp
                 else:
                     fast = False
                 if fast and bk.ctx is None:
                     if static:
                         out = self.forward(bk.xp, ra, rb, **static)
                     elif self.direct is not None:
-                        out = getattr(bk.xp, self.direct)(ra, rb)
+                        out = getattr(ns, self.direct)(ra, rb)
                     else:
                         out = self.forward(bk.xp, ra, rb)
                     if isinstance(out, tuple):

@@ -281,3 +281,20 @@ def test_numpy_fast_broadcast_to():
     assert big.strides == (0,) and big.dtype == np.float32 and float(big[-1]) == 3.0
     with pytest.raises(ValueError):
         xp.broadcast_to(np.ones(3), (4, 2))
+
+
+def test_torch_same_dtype_fast_path_uses_torch_and_keeps_the_fixes():
+    # two tensors of one dtype call torch's own function (the compat wrapper only fixes mixed
+    # promotion); everything else, and the functions agrad corrects, go through the namespace
+    torch = pytest.importorskip("torch")
+    from agrad._backend import get_backend
+
+    bk = get_backend("torch")
+    assert bk.xp2.add is torch.add and bk.xp2.multiply is torch.multiply
+    assert bk.xp.add is not torch.add  # the promoting wrapper, for mixed dtypes and scalars
+    assert bk.xp2.remainder is bk.xp.remainder  # agrad's signed-zero fix stays
+    a = ag.asarray([1.0, -2.0], dtype=ag.float32, backend="torch")
+    b = ag.asarray(np.float64(3.0), backend="torch")  # 0-d float64: promotes, not cast down
+    assert (a + b).dtype == ag.float64 and (a * a).dtype == ag.float32
+    np.testing.assert_allclose((a - b).numpy(), [-2.0, -5.0])
+    assert get_backend("numpy").xp2 is get_backend("numpy").xp

@@ -271,3 +271,17 @@ def test_leaf_gradients_are_laid_out_like_the_leaf_on_numpy(rng):
     z = ag.asarray(np.asfortranarray(rng.normal(size=(3, 4))), requires_grad=True)
     ag.sum(ag.matrix_transpose(z) * ag.asarray(np.ones((4, 3)))).backward()
     np.testing.assert_array_equal(z.grad.numpy(), np.ones((3, 4)))
+
+
+def test_matmul_of_two_float_dtypes_promotes(backend, rng):
+    # one dtype goes through the arrays' own @; two float dtypes through the namespace's
+    # matmul, which promotes as the standard says (torch's own @ would refuse)
+    a_np, b_np = rng.normal(size=(3, 4)), rng.normal(size=(4, 2))
+    a = ag.asarray(a_np, dtype=ag.float32, backend=backend, requires_grad=True)
+    b = ag.asarray(b_np, dtype=ag.float64, backend=backend, requires_grad=True)
+    y = a @ b
+    assert y.dtype == ag.float64
+    np.testing.assert_allclose(y.numpy(), a_np.astype(np.float32) @ b_np, rtol=1e-6)
+    ag.sum(y).backward()
+    assert a.grad.dtype == ag.float32 and b.grad.dtype == ag.float64
+    np.testing.assert_allclose(a.grad.numpy(), np.ones((3, 2)) @ b_np.T, rtol=1e-6)
