@@ -59,7 +59,13 @@ class Backend:
         The name accepted by ``backend=`` (``"numpy"``, ``"torch"`` ...).
     xp : namespace
         The library's Array API namespace plus agrad's extras (``index_add``); forward functions
-        and plain-mode VJPs receive it.
+        and plain-mode VJPs receive it. On NumPy it calls NumPy's own functions where
+        array-api-compat's only forward to them.
+    xp2 : namespace
+        ``xp`` for two arrays of one dtype (the binary ops' fast path): on torch, torch's own
+        two-argument functions, without the wrappers that fix mixed-dtype promotion.
+    meta, meta1 : dict
+        The shared ``(shape, dtype)`` records of the nodes recorded on this backend.
     fix : callable or None
         Normalises a raw result to an array (NumPy returns scalars for 0-d results), or None.
     update : callable or None
@@ -403,7 +409,7 @@ _FILL_MAX = 4096
 
 def _np_broadcast_to(x, /, shape):
     """The standard's broadcast_to: a filled array when small, NumPy's read-only view else."""
-    if math.prod(shape) > _FILL_MAX:
+    if type(x) is not np.ndarray or math.prod(shape) > _FILL_MAX:
         return np.broadcast_to(x, shape)
     out = np.empty(shape, dtype=x.dtype)
     out[...] = x  # (a ValueError, as np.broadcast_to's, when the shapes do not broadcast)

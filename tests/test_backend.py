@@ -281,6 +281,8 @@ def test_numpy_fast_broadcast_to():
     assert big.strides == (0,) and big.dtype == np.float32 and float(big[-1]) == 3.0
     with pytest.raises(ValueError):
         xp.broadcast_to(np.ones(3), (4, 2))
+    scalar = xp.broadcast_to(np.float32(2.0), (2,))  # not an array: NumPy's own, as it is
+    assert scalar.dtype == np.float32 and scalar.tolist() == [2.0, 2.0]
 
 
 def test_torch_same_dtype_fast_path_uses_torch_and_keeps_the_fixes():
