@@ -25,7 +25,7 @@ def matmul(xp, x1, x2):
         # mixed-dtype promotion in 1-6 µs a call); mixed dtypes: the namespace's, which promotes
         return x1 @ x2 if x1.dtype == x2.dtype else xp.matmul(x1, x2)
     except Exception as e:  # costs nothing unless raised; the libraries' messages vary
-        s1, s2 = tuple(x1.shape), tuple(x2.shape)
+        s1, s2 = tuple(getattr(x1, "shape", ())), tuple(getattr(x2, "shape", ()))  # (scalars)
         if _matmul_shapes_ok(s1, s2):
             raise
         raise ValueError(

@@ -193,6 +193,19 @@ def test_matmul_errors_name_the_shapes(backend, sa, sb):
         _ = a @ b
 
 
+def test_matmul_with_a_python_scalar_is_a_clear_error(backend):
+    # the standard's matmul takes arrays of at least one dimension; a number is named as ()
+    a = t(np.ones((1, 2)), backend)
+    with pytest.raises(
+        ValueError, match=r"agrad\.matmul: cannot multiply shapes \(1, 2\) and \(\)"
+    ):
+        _ = a @ 2.0
+    with pytest.raises(
+        ValueError, match=r"agrad\.matmul: cannot multiply shapes \(\) and \(1, 2\)"
+    ):
+        _ = 2.0 @ a
+
+
 def re_shape(shape):
     return str(tuple(shape)).replace("(", r"\(").replace(")", r"\)")
 
