@@ -409,7 +409,8 @@ _FILL_MAX = 4096
 
 def _np_broadcast_to(x, /, shape):
     """The standard's broadcast_to: a filled array when small, NumPy's read-only view else."""
-    if type(x) is not np.ndarray or math.prod(shape) > _FILL_MAX:
+    # (NumPy scalars too: ``g / n`` of a 0-d array is one; Python numbers go to NumPy's)
+    if not isinstance(x, (np.ndarray, np.generic)) or math.prod(shape) > _FILL_MAX:
         return np.broadcast_to(x, shape)
     out = np.empty(shape, dtype=x.dtype)
     out[...] = x  # (a ValueError, as np.broadcast_to's, when the shapes do not broadcast)

@@ -281,8 +281,11 @@ def test_numpy_fast_broadcast_to():
     assert big.strides == (0,) and big.dtype == np.float32 and float(big[-1]) == 3.0
     with pytest.raises(ValueError):
         xp.broadcast_to(np.ones(3), (4, 2))
-    scalar = xp.broadcast_to(np.float32(2.0), (2,))  # not an array: NumPy's own, as it is
+    scalar = xp.broadcast_to(np.float32(2.0), (2,))  # a NumPy scalar (g / n of a 0-d g)
     assert scalar.dtype == np.float32 and scalar.tolist() == [2.0, 2.0]
+    assert scalar.flags.writeable  # filled, like an array's
+    number = xp.broadcast_to(2, (2,))  # a Python number: NumPy's own broadcast_to
+    assert number.dtype == np.asarray(2).dtype and number.tolist() == [2, 2]
 
 
 def test_torch_same_dtype_fast_path_uses_torch_and_keeps_the_fixes():
