@@ -39,16 +39,18 @@ _TENSOR_SUBCLASS = [Tensor]
 _META_MAX = 4096
 
 
-def _intern(table, m):
-    """``m`` (``(shape, dtype)``, or a pair of those), kept as the shared copy."""
+def _intern2(table, key):
+    """The two-input meta for ``key = (shape_a or None, shape_b or None, dtype)`` (None for an
+    input that needs no gradient), kept as the shared copy under ``key``."""
     if len(table) >= _META_MAX:
         table.clear()
-    table[m] = m
-    return m
+    sa, sb, dt = key
+    m2 = table[key] = (None if sa is None else (sa, dt), None if sb is None else (sb, dt))
+    return m2
 
 
 def _intern1(table, m):
-    """The one-input meta ``(m,)``, kept as the shared copy under the key ``m``."""
+    """The one-input meta ``(m,)`` for ``m = (shape, dtype)``, kept as the shared copy."""
     if len(table) >= _META_MAX:
         table.clear()
     m1 = table[m] = (m,)
@@ -248,34 +250,30 @@ class Primitive:
                     t._dev = dev
                     if (ga or gb) and self.differentiable and GRAD_ENABLED.get():
                         # _record for two arguments, inlined: every binary op comes here
-                        meta = bk.meta
                         if ga:
                             n = a._node
                             if n is not None and n.nout != 1:
                                 n = (n, getattr(a, "_idx", 0))
                             pa = a if n is None else n
-                            ma = (ra.shape, ra.dtype)
-                            ma = meta.get(ma) or _intern(meta, ma)
                         else:
-                            pa = ma = None
+                            pa = None
                         if gb:
                             n = b._node
                             if n is not None and n.nout != 1:
                                 n = (n, getattr(b, "_idx", 0))
                             pb = b if n is None else n
-                            mb = (rb.shape, rb.dtype)
-                            mb = meta.get(mb) or _intern(meta, mb)
                         else:
-                            pb = mb = None
+                            pb = None
+                        dt = ra.dtype if ga else rb.dtype  # (two arrays here share a dtype)
                         odt = out.dtype
-                        if odt is (ra.dtype if ga else rb.dtype) or bk.floating(odt):
+                        if odt is dt or bk.floating(odt):
                             node = _new(Node)
                             node.prim = self
                             node.bk = bk
                             node.dev = dev
                             node.parents = (pa, pb)
-                            m = (ma, mb)
-                            node.meta = meta.get(m) or _intern(meta, m)
+                            m = (ra.shape if ga else None, rb.shape if gb else None, dt)
+                            node.meta = bk.meta.get(m) or _intern2(bk.meta, m)
                             if self._save_in:
                                 node.saved = (ra, rb)
                             else:  # Python scalars are always kept: VJPs may need them

@@ -424,8 +424,9 @@ def test_nodes_share_their_inputs_shape_and_dtype_records():
     a, b = ag.exp(x), ag.sin(x)
     assert a._node.meta is b._node.meta == (((5,), x._data.dtype),)
     c, d = a * b, b + a
-    assert c._node.meta is d._node.meta and c._node.meta[0] is c._node.meta[1]
-    assert c._node.meta[0] is not a._node.meta  # (the pair's parts, not the one-input record)
+    assert c._node.meta is d._node.meta == (((5,), x._data.dtype),) * 2
+    e = a * ag.asarray(np.ones(5))  # no gradient for the second input: None in its place
+    assert e._node.meta == (((5,), x._data.dtype), None) and (a + 1.0)._node.meta is e._node.meta
     # a table never grows past its bound, whatever the shapes
     bk = x._bk
     for n in range(op_mod._META_MAX + 10):
