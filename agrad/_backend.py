@@ -371,8 +371,9 @@ def _numpy_native() -> dict:
     """
     if int(np.__version__.split(".")[0]) < 2:  # pragma: no cover - NumPy 1.x
         return {}
-    names = "matmul permute_dims empty empty_like full full_like ones ones_like zeros zeros_like"
+    names = "matmul permute_dims empty empty_like full full_like ones_like zeros zeros_like"
     native = {n: getattr(np, n) for n in names.split()}
+    native["ones"] = _np_ones  # np.ones is np.empty plus a copyto: 0.65 µs, this 0.35
     # the .mT view (ValueError below 2-D, as the standard says): 0.05 µs, np.matrix_transpose 0.5
     native["matrix_transpose"] = operator.attrgetter("mT")
     # np.sum and np.mean are Python wrappers around np.add.reduce (0.8 and 1.5 µs of the 1.5
@@ -384,6 +385,13 @@ def _numpy_native() -> dict:
 
 
 _add_reduce = np.add.reduce
+
+
+def _np_ones(shape, *, dtype=None, device=None):
+    """np.ones without its wrapper: the same empty array, filled with 1 by the array itself."""
+    out = np.empty(shape, dtype=dtype, device=device)
+    out.fill(1)
+    return out
 
 
 def _np_sum(x, /, *, axis=None, dtype=None, keepdims=False):
@@ -685,8 +693,29 @@ def _normalize_device(bk: Backend, device):
     return device
 
 
+# resolve()'s answers: creation functions ask the same question (``device=x.device``) on
+# every call of a training loop, and answering it costs 0.4 µs. Keyed by the device's type too,
+# so that equal keys of different types (``1`` and ``True``) never share an answer.
+_RESOLVED: dict = {}
+
+
 def resolve(backend, device):
     """Resolve ``backend=`` and ``device=`` into ``(Backend, device object)``."""
+    key = (backend, device, type(device))
+    try:
+        return _RESOLVED[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable device: nothing to remember it by
+        return _resolve(backend, device)
+    answer = _resolve(backend, device)  # (errors are raised, not remembered)
+    if len(_RESOLVED) >= 256:  # devices that vary without end only cost the caching
+        _RESOLVED.clear()
+    _RESOLVED[key] = answer
+    return answer
+
+
+def _resolve(backend, device):
     if backend is None:
         if device is None:
             bk = get_backend("numpy")

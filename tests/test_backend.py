@@ -288,6 +288,41 @@ def test_numpy_fast_broadcast_to():
     assert number.dtype == np.asarray(2).dtype and number.tolist() == [2, 2]
 
 
+@pytest.mark.parametrize("dtype", ["bool", "int8", "uint16", "int64", "float16", "float32", "c8"])
+def test_numpy_fast_ones_matches_numpy(dtype):
+    from agrad._backend import get_backend
+
+    xp = get_backend("numpy").xp
+    for shape in ((), (0,), 3, (2, 3)):
+        got, want = xp.ones(shape, dtype=np.dtype(dtype), device="cpu"), np.ones(shape, dtype)
+        assert got.dtype == want.dtype and got.shape == want.shape and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, want)
+    assert xp.ones(2).dtype == np.float64  # the default dtype, as NumPy's
+    with pytest.raises(ValueError):  # NumPy's own error for a bad shape
+        xp.ones((-1,))
+
+
+def test_resolved_backends_and_devices_are_remembered_by_type_too():
+    from agrad._backend import _RESOLVED, resolve
+
+    assert resolve(None, "cpu") is resolve(None, "cpu")  # remembered
+    for _ in range(2):  # errors are raised every time, never remembered
+        with pytest.raises(TypeError, match="cannot tell the backend of device True"):
+            resolve(None, True)
+        with pytest.raises(ValueError, match=r"device 'tpu' needs a backend"):
+            resolve(None, "tpu")
+    assert (None, True, bool) not in _RESOLVED
+    # 1 == True, but the device's type is part of the key: device=True never gets device 1's
+    _RESOLVED[None, 1, int] = "device 1's answer"
+    try:
+        with pytest.raises(TypeError, match="cannot tell the backend of device True"):
+            resolve(None, True)
+    finally:
+        del _RESOLVED[None, 1, int]
+    with pytest.raises(TypeError, match="cannot tell the backend of device"):
+        resolve(None, ["unhashable"])  # answered without the memory
+
+
 def test_torch_same_dtype_fast_path_uses_torch_and_keeps_the_fixes():
     # two tensors of one dtype call torch's own function (the compat wrapper only fixes mixed
     # promotion); everything else, and the functions agrad corrects, go through the namespace

@@ -132,8 +132,17 @@ def _from_tensor(t, dtype, device, copy, backend, requires_grad):
 
 def _create(fname, args, kwargs, dtype, device, backend, requires_grad):
     bk, dev = resolve(backend, device)
-    data = getattr(bk.xp, fname)(*args, dtype=bk.raw_dtype(dtype), device=dev, **kwargs)
-    return _finish(data, bk, requires_grad, fname)
+    raw_dt = bk._to_raw.get(dtype) if dtype is not None else None  # (an agrad DType: the fast way)
+    if raw_dt is None and dtype is not None:
+        raw_dt = bk.raw_dtype(dtype)  # a name or a raw dtype; or the error
+    fn = getattr(bk.xp, fname)
+    if kwargs:
+        data = fn(*args, dtype=raw_dt, device=dev, **kwargs)
+    else:  # (a call without an empty **{} is measurably cheaper)
+        data = fn(*args, dtype=raw_dt, device=dev)
+    if requires_grad or type(data) is not bk.array_type or bk.name != "numpy":
+        return _finish(data, bk, requires_grad, fname)
+    return _wrap(data, bk, "cpu")  # _finish for a NumPy array that needs no gradient
 
 
 def zeros(shape, *, dtype=None, device=None, backend=None, requires_grad=False) -> Tensor:
