@@ -140,23 +140,27 @@ def broadcast_to(x, /, shape):
     return _broadcast_to(x, shape=shape)
 
 
-@primitive(saves="none", complex_grad="direct")
+@primitive(saves="none", complex_grad="direct", selective=True)
 def _concat(xp, *arrays, axis, sizes):
-    return xp.concat(list(arrays), axis=axis)
+    return xp.concat(arrays, axis=axis)
 
 
 @_concat.defvjp
-def _(xp, g, out, *arrays, axis, sizes):  # slice g back into the pieces
+def _(xp, g, out, *arrays, axis, sizes, needs):  # slice g back into the pieces that want one
     if axis is None:
         g = xp.reshape(g, (-1,))
-        ax = 0
+        lead = ()
     else:
-        ax = axis
+        lead = (slice(None),) * axis
     pieces = []
     start = 0
-    for n, shape in sizes:
-        piece = g[(slice(None),) * ax + (slice(start, start + n), ...)]
-        pieces.append(piece if axis is not None else xp.reshape(piece, shape))
+    for (n, shape), want in zip(sizes, needs):
+        if not want:  # a constant piece (the column of ones of a bias unit): no slice at all
+            pieces.append(None)
+        elif axis is None:
+            pieces.append(xp.reshape(g[start : start + n], shape))
+        else:
+            pieces.append(g[lead + (slice(start, start + n), ...)])
         start += n
     return tuple(pieces)
 
@@ -166,19 +170,18 @@ def concat(arrays, /, *, axis=0):
     arrays = [a if isinstance(a, Tensor) else as_tensor(a, "concat") for a in arrays]
     if not arrays:
         raise ValueError("agrad.concat: needs at least one tensor")
-    shapes = [tuple(a._data.shape) for a in arrays]
+    shapes = [a._data.shape for a in arrays]
     if axis is None:
-        sizes = tuple([(math.prod(s), s) for s in shapes])
+        sizes = tuple([(math.prod(s), tuple(s)) for s in shapes])
     else:
         nd = len(shapes[0])
-        for s in shapes:
-            if len(s) != nd:
-                raise ValueError(
-                    "agrad.concat: tensors must have the same number of dimensions, "
-                    f"got shapes {shapes}"
-                )
+        if any(len(s) != nd for s in shapes):
+            raise ValueError(
+                "agrad.concat: tensors must have the same number of dimensions, "
+                f"got shapes {[tuple(s) for s in shapes]}"
+            )
         axis = norm_axis(axis, nd, "concat")
-        sizes = tuple([(s[axis], s) for s in shapes])
+        sizes = tuple([(s[axis], None) for s in shapes])  # (shapes serve axis=None only)
     return _concat(*arrays, axis=axis, sizes=sizes)
 
 

@@ -149,6 +149,34 @@ def test_concat_and_stack_gradients_are_the_pieces(backend, rng):
     np.testing.assert_allclose(c.grad.numpy(), g[:, 0] + g[:, 1])
 
 
+@pytest.mark.parametrize("axis", [0, 1, None])
+def test_concat_slices_only_the_pieces_that_want_a_gradient(backend, rng, axis, monkeypatch):
+    # a bias unit's column of ones (a constant) between two pieces that require grad: each of
+    # those gets its own slice of g, the constant none, and no slice is taken for it
+    from agrad.ops import manipulation
+
+    a = t(rng.normal(size=(2, 3)), backend, requires_grad=True)
+    ones = t(np.ones((2, 3)), backend)
+    c = t(rng.normal(size=(2, 3)), backend, requires_grad=True)
+    out = ag.concat([a, ones, c], axis=axis)
+    g = rng.normal(size=tuple(out.shape))
+    seen = []
+    vjp = manipulation._concat.vjp
+
+    def spy(*args, needs, **static):
+        grads = vjp(*args, needs=needs, **static)
+        seen.append((needs, [None if p is None else tuple(p.shape) for p in grads]))
+        return grads
+
+    monkeypatch.setattr(manipulation._concat, "vjp", spy)
+    out.backward(t(g, backend))
+    assert seen == [((True, False, True), [(2, 3), None, (2, 3)])]
+    pieces = np.split(g.reshape(-1) if axis is None else g, 3, axis=axis or 0)
+    np.testing.assert_array_equal(a.grad.numpy(), pieces[0].reshape(2, 3))
+    np.testing.assert_array_equal(c.grad.numpy(), pieces[2].reshape(2, 3))
+    assert ones.grad is None
+
+
 def test_broadcast_to_gradient_sums_over_the_broadcast_axes(backend, rng):
     x = t(rng.normal(size=(3, 1)), backend, requires_grad=True)
     g = rng.normal(size=(2, 3, 4))
