@@ -289,7 +289,7 @@ def test_numpy_fast_broadcast_to():
 
 
 @pytest.mark.parametrize("dtype", ["bool", "int8", "uint16", "int64", "float16", "float32", "c8"])
-def test_numpy_fast_ones_matches_numpy(dtype):
+def test_numpy_fast_ones_and_likes_match_numpy(dtype):
     from agrad._backend import get_backend
 
     xp = get_backend("numpy").xp
@@ -300,6 +300,14 @@ def test_numpy_fast_ones_matches_numpy(dtype):
     assert xp.ones(2).dtype == np.float64  # the default dtype, as NumPy's
     with pytest.raises(ValueError):  # NumPy's own error for a bad shape
         xp.ones((-1,))
+    base = np.arange(12).astype(dtype).reshape(3, 4)
+    for like in (base, base.T, base[:, ::2], base[0, 0], np.float64(2.0)):  # layouts, 0-d, scalar
+        for ours, theirs in ((xp.ones_like, np.ones_like), (xp.zeros_like, np.zeros_like)):
+            for kw in ({}, {"dtype": np.float32}, {"device": "cpu"}):
+                got, want = ours(like, **kw), theirs(like, **kw)
+                assert type(got) is type(want) is np.ndarray
+                assert got.dtype == want.dtype and got.strides == want.strides
+                np.testing.assert_array_equal(got, want)
 
 
 def test_resolved_backends_and_devices_are_remembered_by_type_too():
