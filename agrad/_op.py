@@ -81,9 +81,12 @@ class Primitive:
         floating), as the standard's type promotion requires; ``promotes=False`` for ops whose
         array arguments play different roles (indices, counts).
     selective : bool
-        The VJP takes a keyword ``needs``: one bool per positional argument, False where no
-        gradient is wanted (a constant operand), so it can skip that work (``g @ W.T`` for the
-        data batch of a first layer). PyTorch's ``ctx.needs_input_grad``.
+        The VJP takes ``needs``: one bool per positional argument, False where no gradient is
+        wanted (a constant operand), so it can skip that work (``g @ W.T`` for the data batch of
+        a first layer). PyTorch's ``ctx.needs_input_grad``. It is the parameter after the arrays
+        (``vjp(xp, g, out, x1, x2, needs)``): a plain backward passes it by position when the
+        op has no static arguments, by keyword otherwise (so a VJP of ``*arrays`` and static
+        arguments declares it keyword-only, after them).
     """
 
     __slots__ = (

@@ -531,7 +531,7 @@ def _accumulate(roots, seeds, retain_graph, create_graph):
                             xp, g, node.out, *node.saved, needs=needs, **node.static
                         )
                     else:
-                        in_grads = prim.vjp(xp, g, node.out, *node.saved, needs=needs)
+                        in_grads = prim.vjp(xp, g, node.out, *node.saved, needs)
                 elif node.static:
                     in_grads = prim.vjp(xp, g, node.out, *node.saved, **node.static)
                 else:  # (a call without an empty **{} is measurably cheaper)
@@ -542,29 +542,38 @@ def _accumulate(roots, seeds, retain_graph, create_graph):
                 in_grads = _run_vjp(node, g, xp, create_graph, retain_graph)  # the clear error
             if not retain_graph:
                 node.saved = node.out = node.hooks = None
-            if type(in_grads) is not tuple:
-                if type(in_grads) is not list:  # one input: no zip, no tuple
-                    p = node.parents[0]
-                    if p is None or in_grads is None:
-                        continue
-                    m = node.meta[0]
-                    gi = in_grads
-                    if gi.shape != m[0] or gi.dtype is not m[1]:
-                        gi = _fit(xp, node, m, gi, False)
-                    if type(p) is Node:
-                        prev = get(p)
-                        if prev is None:
-                            grads[p] = gi
-                            if heap:
-                                heappush(heap, (p.seq, p))
-                            else:  # nothing else pending: p's cotangent is complete
-                                nxt = p
-                        else:
-                            grads[p] = prev + gi
-                    else:
-                        _deliver(p, gi, grads, heap, leaf_acc)
-                    continue
+            # one cotangent to deliver (a one-input op, or a two-input op with a constant
+            # argument: x + c, x * w, X @ W for a data batch X): no zip, no loop
+            ref = None  # the VJP's cotangents, naming the argument in _fit's messages
+            if type(in_grads) is tuple:
+                if len(in_grads) == 2:
+                    ps = node.parents
+                    if ps[1] is None:
+                        p, gi, m, ref = ps[0], in_grads[0], node.meta[0], in_grads
+                    elif ps[0] is None:
+                        p, gi, m, ref = ps[1], in_grads[1], node.meta[1], in_grads
+            elif type(in_grads) is not list:
+                p, gi, m = node.parents[0], in_grads, node.meta[0]
+            else:
                 in_grads = tuple(in_grads)
+            if ref is not None or type(in_grads) is not tuple:
+                if p is None or gi is None:
+                    continue
+                if gi.shape != m[0] or gi.dtype is not m[1]:
+                    gi = _fit(xp, node, m, gi, False, ref)
+                if type(p) is Node:
+                    prev = get(p)
+                    if prev is None:
+                        grads[p] = gi
+                        if heap:
+                            heappush(heap, (p.seq, p))
+                        else:  # nothing else pending: p's cotangent is complete
+                            nxt = p
+                    else:
+                        grads[p] = prev + gi
+                else:
+                    _deliver(p, gi, grads, heap, leaf_acc)
+                continue
         del g
         for p, gi, m in zip(node.parents, in_grads, node.meta):
             if p is None or gi is None:

@@ -345,6 +345,27 @@ def test_wrong_shape_names_the_argument_when_both_have_one_shape(backend):
         ag.sum(bad2(x, y)).backward()
 
 
+@pytest.mark.parametrize("constant", [0, 1])
+def test_wrong_shape_names_the_argument_when_the_other_is_a_constant(backend, constant):
+    # one of two arguments requires grad: the backward delivers that one cotangent alone, and
+    # the message still names its argument
+    @custom_vjp
+    def bad2(xp, x, y):
+        return x * y
+
+    @bad2.defvjp
+    def _(xp, g, out, x, y):
+        wrong = xp.ones((3,), dtype=g.dtype)
+        return (g * y, wrong) if constant == 0 else (wrong, g * x)
+
+    args = [t([1.0, 2.0], backend, requires_grad=k != constant) for k in range(2)]
+    with pytest.raises(
+        ValueError,
+        match=rf"VJP of op 'bad2' returned a gradient of shape \(3,\) for argument {1 - constant} ",
+    ):
+        ag.sum(bad2(*args)).backward()
+
+
 def test_wrong_dtype_from_the_vjp(backend):
     @custom_vjp
     def bad(xp, x):

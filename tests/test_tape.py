@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import agrad as ag
-from agrad.testing import gradcheck
+from agrad.testing import gradcheck, gradgradcheck
 
 
 def leaf(values, backend, dtype=ag.float64):
@@ -464,3 +464,28 @@ def test_the_chain_shortcut_with_repeated_and_multi_output_parents(backend):
     expected = 2 * e2 * np.stack([np.cos(e2[0]), np.ones(2)])
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
     assert gradcheck(lambda t: ag.sum(ag.sin(ag.unstack(ag.exp(t) * ag.exp(t))[0])), x)
+
+
+@pytest.mark.parametrize("op", ["add", "subtract", "multiply", "divide", "matmul"])
+@pytest.mark.parametrize("constant", [0, 1])
+def test_a_constant_argument_broadcast_against_the_one_that_requires_grad(
+    backend, rng, op, constant
+):
+    # c (3, 4) op x (4,) and x op c: the single cotangent goes straight to x, un-broadcast
+    # (summed over the leading axis), as finite differences say, first and second order
+    shapes = ((4,), (4, 4)) if op == "matmul" else ((4,), (3, 4))
+    c = ag.asarray(rng.uniform(1.0, 2.0, size=shapes[1]), backend=backend)
+    x0 = ag.asarray(rng.uniform(1.0, 2.0, size=shapes[0]), backend=backend)
+    fn = getattr(ag, op)
+
+    def f(x):
+        return fn(c, x) if constant == 0 else fn(x, c)
+
+    assert gradcheck(f, x0)
+    assert gradgradcheck(f, x0)
+    # Tensor.backward (the accumulating walk) gives what ag.grad (checked above) gives
+    x = leaf(x0.numpy(), backend)
+    ag.sum(f(x)).backward()
+    want = ag.grad(lambda v: ag.sum(f(v)))(x0)
+    assert x.grad.shape == shapes[0]
+    np.testing.assert_allclose(x.grad.numpy(), want.numpy(), rtol=1e-13)
