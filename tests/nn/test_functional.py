@@ -75,6 +75,48 @@ def test_activation_keeps_float32(backend, name):
     np.testing.assert_allclose(out.numpy(), ACTIVATIONS[name](X), rtol=1e-5, atol=1e-6)
 
 
+def test_sigmoid_and_softplus_are_one_node_accurate_everywhere(backend):
+    # one primitive each (the graph: the op and its input), values within 2 ulp of the float64
+    # closed forms over the whole range, gradients s (1 - s) and sigmoid(x)
+    x = np.concatenate([-np.geomspace(700.0, 1e-3, 40), [0.0], np.geomspace(1e-3, 700.0, 40)])
+    s_ref = np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), 0.0)
+    s_ref = np.where(x < 0, np.exp(x) / (1.0 + np.exp(x)), s_ref)
+    sp_ref = np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    for name, fn, ref, dref in (
+        ("sigmoid", F.sigmoid, s_ref, s_ref * (1.0 - s_ref)),
+        ("softplus", lambda v: F.softplus(v, threshold=math.inf), sp_ref, s_ref),
+    ):
+        v = t(x, backend, requires_grad=True)
+        out = fn(v)
+        node = out._node
+        if name == "softplus":  # (under torch's threshold: where(x > threshold, x, softplus(x)))
+            assert node.prim.name == "where"
+            node = node.parents[2]
+        assert node.prim.name == name and node.parents == (v,)
+        np.testing.assert_allclose(out.numpy(), ref, rtol=5e-16, atol=0)
+        ag.sum(out).backward()
+        np.testing.assert_allclose(v.grad.numpy(), dref, rtol=5e-15, atol=1e-300)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "softplus", "log_sigmoid"])
+def test_float32_extremes_give_no_warning_and_no_overflow(backend, name):
+    # float32's exp overflows above 88.7: these forms never call exp on a positive number
+    x = np.array([-1e4, -100.0, -88.0, 0.0, 88.0, 100.0, 1e4], dtype=np.float32)
+    v = ag.asarray(x, backend=backend, requires_grad=True)
+    out = getattr(F, name)(v)  # (pytest turns any RuntimeWarning into an error)
+    ag.sum(out).backward()
+    x64 = x.astype(np.float64)
+    assert out.dtype == v.grad.dtype == ag.float32
+    assert np.all(np.isfinite(out.numpy())) and np.all(np.isfinite(v.grad.numpy()))
+    want = {"sigmoid": np.exp(x64 - sp64(x64)), "softplus": sp64(x64), "log_sigmoid": -sp64(-x64)}
+    # (float32's subnormals below 1.2e-38 are spaced 1.4e-45 apart: a few of those for atol)
+    np.testing.assert_allclose(out.numpy(), want[name], rtol=2e-6, atol=1e-44)
+
+
+def sp64(x):
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
 def test_relu_derivative_at_zero_is_zero(backend):
     x = t([-1.0, 0.0, 1.0], backend, requires_grad=True)
     ag.sum(F.relu(x)).backward()
