@@ -306,8 +306,15 @@ def test_binary_cross_entropy_at_0_and_1_is_clamped_with_finite_gradient(backend
     y = t([1.0, 0.0, 0.0, 1.0], backend)
     out = F.binary_cross_entropy(p, y, reduction="none")
     np.testing.assert_array_equal(out.numpy(), [100.0, 100.0, 0.0, 0.0])
+    assert out._node.prim.name == "binary_cross_entropy"  # one node (a primitive)
     ag.sum(out).backward()
-    assert np.all(np.isfinite(p.grad.numpy()))
+    # each log's term has gradient 0 where the log is clamped; the other term is 0 * finite
+    np.testing.assert_array_equal(p.grad.numpy(), [0.0, 0.0, 1.0, -1.0])
+    q = t([1e-50, 0.5], backend, requires_grad=True)  # log(1e-50) = -115 is clamped too
+    ag.sum(F.binary_cross_entropy(q, t([1.0, 1.0], backend), reduction="none")).backward()
+    np.testing.assert_allclose(q.grad.numpy(), [0.0, -2.0])
+    empty = F.binary_cross_entropy(t(np.zeros(0), backend), t(np.zeros(0), backend))
+    assert np.isnan(float(empty))  # the mean of no elements, as torch
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
