@@ -253,14 +253,15 @@ def test_tensors_of_different_kinds_do_not_promote(backend):
     "kw", [{}, {"axis": 0}, {"axis": (0, 1), "keepdims": True}, {"axis": -1, "keepdims": True}]
 )
 def test_numpy_fast_reductions_match_numpy_bit_for_bit(dtype, kw):
-    # agrad's NumPy namespace calls np.add.reduce where np.sum and np.mean add Python wrappers:
+    # agrad's NumPy namespace calls np.add.reduce (np.logical_or.reduce ...) where np.sum and
+    # np.mean (np.any, np.all) add Python wrappers:
     # same values, same dtypes, for every dtype the standard has
     from agrad._backend import get_backend
 
     xp = get_backend("numpy").xp
     r = np.random.default_rng(1)
     a = (r.normal(size=(5, 7)) * 50).astype(np.dtype(dtype))
-    for ours, theirs in ((xp.sum, np.sum), (xp.mean, np.mean)):
+    for ours, theirs in ((xp.sum, np.sum), (xp.mean, np.mean), (xp.any, np.any), (xp.all, np.all)):
         if theirs is np.mean and a.dtype.kind == "b":
             continue
         got, want = np.asarray(ours(a, **kw)), np.asarray(theirs(a, **kw))
@@ -268,6 +269,14 @@ def test_numpy_fast_reductions_match_numpy_bit_for_bit(dtype, kw):
         np.testing.assert_array_equal(got, want)
     if a.dtype.kind != "c":
         assert np.asarray(xp.sum(a, dtype=np.float64)).dtype == np.float64
+    for z in (a[:0], a[0, 0], a == a):  # empty, 0-d, bool
+        for ours, theirs in ((xp.any, np.any), (xp.all, np.all)):
+            got, want = (
+                ours(z, **kw) if z.ndim == 2 else ours(z),
+                theirs(z, **kw) if z.ndim == 2 else theirs(z),
+            )
+            assert np.asarray(got).dtype == np.asarray(want).dtype
+            np.testing.assert_array_equal(got, want)
 
 
 def test_numpy_fast_broadcast_to():

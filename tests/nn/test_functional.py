@@ -317,6 +317,36 @@ def test_binary_cross_entropy_at_0_and_1_is_clamped_with_finite_gradient(backend
     assert np.isnan(float(empty))  # the mean of no elements, as torch
 
 
+def test_binary_cross_entropy_plain_and_clamped_forms_agree_inside(backend, rng):
+    # with every p in (e^-100, 1) the op skips the clamps; both forms give the same values and
+    # gradients there, and a single p at 0 or 1 switches the whole batch to the clamped form
+    from agrad.nn.functional import _bce
+
+    p = rng.uniform(1e-30, 1.0 - 1e-12, size=(3, 4))
+    y = rng.uniform(size=(3, 4))
+    res = {}
+    for clamp in (False, True):
+        u, v = t(p, backend, requires_grad=True), t(y, backend, requires_grad=True)
+        out = _bce(u, v, clamp=clamp)
+        ag.sum(out).backward()
+        res[clamp] = out.numpy(), u.grad.numpy(), v.grad.numpy()
+    for a, b in zip(res[False], res[True]):
+        np.testing.assert_allclose(a, b, rtol=1e-10)  # (one form has a cancellation)
+    inside = F.binary_cross_entropy(t(p, backend, requires_grad=True), t(y, backend))
+    edge = F.binary_cross_entropy(
+        t(np.append(p, 1.0), backend, requires_grad=True), t(np.append(y, 0.0), backend)
+    )
+    assert inside._node.parents[0].static == {"clamp": False}  # (under the mean)
+    assert edge._node.parents[0].static == {"clamp": True}  # (under the mean)
+
+
+def test_binary_cross_entropy_refuses_nan_and_values_outside_0_1(backend):
+    y = t([1.0, 0.0], backend)
+    for bad in ([0.5, float("nan")], [0.5, 1.5], [-0.1, 0.5]):
+        with pytest.raises(ValueError, match=r"binary_cross_entropy: all elements of input must"):
+            F.binary_cross_entropy(t(bad, backend), y)
+
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_binary_cross_entropy_with_logits(backend, reduction):
     rng = np.random.default_rng(4)
