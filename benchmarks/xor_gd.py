@@ -136,12 +136,14 @@ def torch_fused_setup(torch, device, theta0, steps, lr=LR):
     TF = torch.nn.functional
     Xt = torch.as_tensor(X, device=device)
     yt = torch.as_tensor(Y, device=device)
-    ones = torch.ones((X.shape[0], 1), dtype=Xt.dtype, device=device)
+
+    def with_bias(A):  # (a new column of ones each time, as every other contender makes)
+        return torch.cat([A, torch.ones((A.shape[0], 1), dtype=A.dtype, device=A.device)], dim=1)
 
     def run():
         t1, t2 = (torch.tensor(t, device=device, requires_grad=True) for t in theta0)
         for _ in range(steps):
-            L2 = torch.cat([torch.sigmoid(torch.cat([Xt, ones], dim=1) @ t1), ones], dim=1)
+            L2 = with_bias(torch.sigmoid(with_bias(Xt) @ t1))
             C = TF.binary_cross_entropy(torch.sigmoid(L2 @ t2), yt)
             C.backward()
             with torch.no_grad():
