@@ -78,48 +78,29 @@ def hand_setup(xp, theta0, steps, lr=LR):
     return run
 
 
-def agrad_setup(backend, device, theta0, steps, lr=LR):
-    """examples/xor.py's forward, cost and update loop."""
-    import agrad as ag
-
-    Xa = ag.asarray(X, dtype=ag.float64, backend=backend, device=device)
-    ya = ag.asarray(Y, dtype=ag.float64, backend=backend, device=device)
-
-    def run():
-        t1, t2 = (
-            ag.asarray(t, dtype=ag.float64, backend=backend, device=device, requires_grad=True)
-            for t in theta0
-        )
-        for _ in range(steps):
-            _, L3 = xor.forward(Xa, t1, t2)
-            C = xor.cost(L3, ya)
-            C.backward()
-            with ag.no_grad():
-                t1 -= lr * t1.grad
-                t2 -= lr * t2.grad
-            t1.grad = None
-            t2.grad = None
-        return [C, t1, t2]
-
-    return run
-
-
-def agrad_fused_setup(backend, device, theta0, steps, lr=LR):
-    """The same network and loop with ``F.sigmoid`` and ``F.binary_cross_entropy``."""
+def agrad_setup(backend, device, theta0, steps, lr=LR, fused=False):
+    """examples/xor.py's forward, cost and update loop; ``fused``: the same network with
+    ``F.sigmoid`` and ``F.binary_cross_entropy``."""
     import agrad as ag
     import agrad.nn.functional as F
 
     Xa = ag.asarray(X, dtype=ag.float64, backend=backend, device=device)
     ya = ag.asarray(Y, dtype=ag.float64, backend=backend, device=device)
 
+    def cost(t1, t2):
+        if fused:
+            L2 = xor.with_bias(F.sigmoid(xor.with_bias(Xa) @ t1))
+            return F.binary_cross_entropy(F.sigmoid(L2 @ t2), ya)
+        _, L3 = xor.forward(Xa, t1, t2)
+        return xor.cost(L3, ya)
+
     def run():
         t1, t2 = (
             ag.asarray(t, dtype=ag.float64, backend=backend, device=device, requires_grad=True)
             for t in theta0
         )
         for _ in range(steps):
-            L2 = xor.with_bias(F.sigmoid(xor.with_bias(Xa) @ t1))
-            C = F.binary_cross_entropy(F.sigmoid(L2 @ t2), ya)
+            C = cost(t1, t2)
             C.backward()
             with ag.no_grad():
                 t1 -= lr * t1.grad
@@ -131,8 +112,9 @@ def agrad_fused_setup(backend, device, theta0, steps, lr=LR):
     return run
 
 
-def torch_fused_setup(torch, device, theta0, steps, lr=LR):
-    """The same in PyTorch eager with ``torch.sigmoid`` and ``F.binary_cross_entropy``."""
+def torch_setup(torch, device, theta0, steps, lr=LR, fused=False):
+    """The same network and loop in PyTorch eager; ``fused``: with ``torch.sigmoid`` and
+    ``torch.nn.functional.binary_cross_entropy``."""
     TF = torch.nn.functional
     Xt = torch.as_tensor(X, device=device)
     yt = torch.as_tensor(Y, device=device)
@@ -140,39 +122,21 @@ def torch_fused_setup(torch, device, theta0, steps, lr=LR):
     def with_bias(A):  # (a new column of ones each time, as every other contender makes)
         return torch.cat([A, torch.ones((A.shape[0], 1), dtype=A.dtype, device=A.device)], dim=1)
 
-    def run():
-        t1, t2 = (torch.tensor(t, device=device, requires_grad=True) for t in theta0)
-        for _ in range(steps):
-            L2 = with_bias(torch.sigmoid(with_bias(Xt) @ t1))
-            C = TF.binary_cross_entropy(torch.sigmoid(L2 @ t2), yt)
-            C.backward()
-            with torch.no_grad():
-                t1 -= lr * t1.grad
-                t2 -= lr * t2.grad
-            t1.grad = None
-            t2.grad = None
-        return [C, t1, t2]
-
-    return run
-
-
-def torch_setup(torch, device, theta0, steps, lr=LR):
-    """The same network and loop in PyTorch eager."""
-    Xt = torch.as_tensor(X, device=device)
-    yt = torch.as_tensor(Y, device=device)
-
-    def with_bias(A):
-        return torch.cat([A, torch.ones((A.shape[0], 1), dtype=A.dtype, device=A.device)], dim=1)
-
     def sigmoid(z):
         return 1 / (1 + torch.exp(-z))
 
+    def cost(t1, t2):
+        if fused:
+            L2 = with_bias(torch.sigmoid(with_bias(Xt) @ t1))
+            return TF.binary_cross_entropy(torch.sigmoid(L2 @ t2), yt)
+        L2 = with_bias(sigmoid(with_bias(Xt) @ t1))
+        L3 = sigmoid(L2 @ t2)
+        return torch.mean(-yt * torch.log(L3) - (1 - yt) * torch.log(1 - L3))
+
     def run():
         t1, t2 = (torch.tensor(t, device=device, requires_grad=True) for t in theta0)
         for _ in range(steps):
-            L2 = with_bias(sigmoid(with_bias(Xt) @ t1))
-            L3 = sigmoid(L2 @ t2)
-            C = torch.mean(-yt * torch.log(L3) - (1 - yt) * torch.log(1 - L3))
+            C = cost(t1, t2)
             C.backward()
             with torch.no_grad():
                 t1 -= lr * t1.grad
@@ -239,20 +203,11 @@ def contenders(ctx, steps):
     for label, backend, device in ctx.extra_backends():
         cands.append(Contender(label, agrad_setup(backend, device, theta0, steps), role="extra"))
     # the network with each library's own sigmoid and binary cross-entropy (see the docstring)
-    cands.append(
-        Contender(
-            f"{ctx.agrad_name}, fused ops",
-            agrad_fused_setup(ctx.agrad_backend, ctx.agrad_device, theta0, steps),
-            role="extra",
-        )
-    )
+    fused = agrad_setup(ctx.agrad_backend, ctx.agrad_device, theta0, steps, fused=True)
+    cands.append(Contender(f"{ctx.agrad_name}, fused ops", fused, role="extra"))
     if torch is not None:
-        cands.append(
-            Contender(
-                f"{ctx.torch_name}, fused ops",
-                torch_fused_setup(torch, ctx.torch_device, theta0, steps),
-            )
-        )
+        fused = torch_setup(torch, ctx.torch_device, theta0, steps, fused=True)
+        cands.append(Contender(f"{ctx.torch_name}, fused ops", fused))
     return cands
 
 
