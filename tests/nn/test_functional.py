@@ -471,6 +471,46 @@ def test_cross_entropy_class_axis_and_unbatched(backend):
     np.testing.assert_allclose(one.numpy(), -np_log_softmax(x[0], 0)[2], rtol=1e-12)
 
 
+@pytest.mark.parametrize("shape, axis", [((5, 4), 1), ((3, 4, 2), 1), ((4, 5), 0), ((3, 2, 4), -1)])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_one_op_agrees_with_the_composite(backend, rng, shape, axis, reduction):
+    # without weights or smoothing cross_entropy is one op; with weight=ones it takes the
+    # composite (log_softmax, pick, weighted mean): the same values and gradients, ignored
+    # targets included (0 loss, 0 gradient, not counted in the mean)
+    ax = axis % len(shape)
+    n = shape[ax]
+    x = rng.normal(size=shape) * 3
+    target = rng.integers(0, n, size=shape[:ax] + shape[ax + 1 :])
+    target.reshape(-1)[::3] = 7 if n != 7 else 8  # a custom ignore_index, outside [0, n)
+    ignore = int(target.reshape(-1)[0])
+    res = []
+    for weight in (None, t(np.ones(n), backend)):
+        u = t(x, backend, requires_grad=True)
+        out = F.cross_entropy(
+            u, ti(target, backend), weight, reduction=reduction, axis=axis, ignore_index=ignore
+        )
+        ag.sum(out).backward()
+        res.append((out.numpy(), u.grad.numpy(), out._node))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-12)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-12, atol=1e-15)
+    if reduction == "none":
+        assert res[0][2].prim.name == "cross_entropy"
+    ignored = np.expand_dims(target == ignore, ax) & np.ones(shape, bool)
+    assert np.all(res[0][1][ignored] == 0)
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("bad", [3, -1, -7])
+def test_class_indices_outside_the_classes_are_an_error(backend, fn, bad):
+    # never a silently wrong pick: a negative index would wrap around to the last classes
+    x = t(np.zeros((2, 3)), backend)
+    with pytest.raises(
+        ValueError, match=rf"{fn}: target holds class index {bad}, outside \[0, 3\) for an input"
+    ):
+        getattr(F, fn)(x, ti([0, bad], backend))
+    getattr(F, fn)(x, ti([0, -100], backend))  # ignore_index itself is fine
+
+
 def test_cross_entropy_all_ignored_mean_is_nan(backend):
     with np.errstate(invalid="ignore"):  # 0 / 0, as torch
         out = F.cross_entropy(t([[1.0, 2.0]], backend), ti([-100], backend))
