@@ -6,9 +6,9 @@ first NaN or Inf raises a ``RuntimeError`` naming the op and that line; every ot
 error (a freed graph, a missing VJP) names the line too.
 
 It costs a stack walk and a device-to-host check per op, so it is for debugging only. When it
-is off it costs nothing: it swaps ``Primitive.__call__`` for a checking version while on, so
-the hot path carries no flag test. Like ``torch.autograd.set_detect_anomaly`` it is
-process-wide (not per thread).
+is off it costs nothing: it swaps ``Primitive.__call__`` for a checking version while on (and
+routes Tensor's operators through it), so the hot path carries no flag test. Like
+``torch.autograd.set_detect_anomaly`` it is process-wide (not per thread).
 """
 
 from __future__ import annotations
@@ -16,12 +16,18 @@ from __future__ import annotations
 import functools
 
 from . import _tape
+from . import _tensor as _tensor_module
 from ._op import Primitive
 from ._tensor import Tensor
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
 
 _plain_call = Primitive.__call__
+# Tensor's operators call the hot paths directly; in anomaly mode they go through the Primitive
+
+
+def _routed_call(prim, *args):
+    return prim(*args)
 
 
 def _checked_call(self, *args, **static):
@@ -57,6 +63,7 @@ def set_detect_anomaly(mode: bool) -> None:
     mode = bool(mode)
     _tape.ANOMALY[0] = mode
     Primitive.__call__ = _checked_call if mode else _plain_call
+    _tensor_module._call = _routed_call if mode else _plain_call
 
 
 class detect_anomaly:

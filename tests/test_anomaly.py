@@ -48,6 +48,22 @@ def test_forward_output_with_nan_raises_at_the_first_op(backend):
             ag.log(y) + 1.0
 
 
+@pytest.mark.parametrize(
+    "expr, op",
+    [(lambda x: x / 0.0, "divide"), (lambda x: 1.0 - x * np.inf, "multiply")],
+    ids=["x / 0", "1 - x * inf"],
+)
+def test_operators_are_checked_too(backend, expr, op):
+    # Tensor's operators skip Primitive.__call__ outside the mode; inside it they go through it
+    x = ag.asarray([1.0, 2.0], dtype=ag.float64, backend=backend, requires_grad=True)
+    with ag.detect_anomaly():
+        with pytest.raises(
+            RuntimeError, match=rf"op '{op}' produced NaN or Inf .*called at {HERE}:\d+ .*lambda"
+        ):
+            expr(x)
+    expr(x)  # the mode is off again: no check
+
+
 def test_ops_inside_agrad_report_the_users_line():
     a = ag.asarray([1e200], requires_grad=True)
     b = ag.asarray([-1e200])
@@ -78,6 +94,9 @@ def test_mode_is_restored_on_exit_errors_and_nesting():
             pass
         assert ag.is_anomaly_enabled()
     assert not ag.is_anomaly_enabled() and Primitive.__call__ is plain
+    from agrad import _tensor
+
+    assert _tensor._call is plain  # the operators' direct path is back too
     with pytest.raises(ValueError, match="boom"), ag.detect_anomaly():
         raise ValueError("boom")
     assert not ag.is_anomaly_enabled()
