@@ -340,6 +340,14 @@ def test_resolved_backends_and_devices_are_remembered_by_type_too():
         resolve(None, ["unhashable"])  # answered without the memory
 
 
+@pytest.mark.parametrize("dtype", [["float32"], "float33", 3])
+def test_creation_names_a_bad_dtype(dtype):
+    with pytest.raises(TypeError, match=r"agrad: .* is not a dtype; use ag\.float32"):
+        ag.ones(2, dtype=dtype)
+    for good in ("float32", ag.float32, np.float32, np.dtype("float32")):
+        assert ag.zeros(2, dtype=good).dtype == ag.float32
+
+
 def test_torch_same_dtype_fast_path_uses_torch_and_keeps_the_fixes():
     # two tensors of one dtype call torch's own function (the compat wrapper only fixes mixed
     # promotion); everything else, and the functions agrad corrects, go through the namespace

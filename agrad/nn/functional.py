@@ -528,10 +528,8 @@ def _check_class_range(target, n_classes, ignore_index, fn):
     """Class indices outside ``[0, C)`` (other than ignore_index) are an error, as in torch:
     never a silently picked class (a negative index would wrap around)."""
     if _raw_any(target, lambda r: (r != ignore_index) & ((r < 0) | (r >= n_classes))):
-        raw = target._data
-        bk = target._bk
-        bad = bk.to_numpy(raw)[(bk.to_numpy(raw) != ignore_index)]
-        bad = bad[(bad < 0) | (bad >= n_classes)]
+        host = target._bk.to_numpy(target._data)  # (the error path only)
+        bad = host[(host != ignore_index) & ((host < 0) | (host >= n_classes))]
         raise ValueError(
             f"agrad.nn.functional.{fn}: target holds class index {int(bad[0])}, outside "
             f"[0, {n_classes}) for an input with {n_classes} classes (ignore_index is "

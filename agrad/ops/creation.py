@@ -132,9 +132,12 @@ def _from_tensor(t, dtype, device, copy, backend, requires_grad):
 
 def _create(fname, args, kwargs, dtype, device, backend, requires_grad):
     bk, dev = resolve(backend, device)
-    raw_dt = bk._to_raw.get(dtype) if dtype is not None else None  # (an agrad DType: the fast way)
-    if raw_dt is None and dtype is not None:
-        raw_dt = bk.raw_dtype(dtype)  # a name or a raw dtype; or the error
+    raw_dt = None
+    if dtype is not None:
+        try:  # an agrad DType (or its name): one lookup
+            raw_dt = bk._to_raw[dtype]
+        except (KeyError, TypeError):
+            raw_dt = bk.raw_dtype(dtype)  # a raw dtype; or the error that names the problem
     fn = getattr(bk.xp, fname)
     if kwargs:
         data = fn(*args, dtype=raw_dt, device=dev, **kwargs)
