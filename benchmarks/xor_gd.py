@@ -78,6 +78,20 @@ def hand_setup(xp, theta0, steps, lr=LR):
     return run
 
 
+def descend(cost, t1, t2, no_grad, steps, lr):
+    """examples/xor.py's update loop, for any library written like PyTorch (agrad, torch):
+    ``backward()``, ``t -= lr * t.grad`` under ``no_grad``, ``t.grad = None``."""
+    for _ in range(steps):
+        C = cost(t1, t2)
+        C.backward()
+        with no_grad():
+            t1 -= lr * t1.grad
+            t2 -= lr * t2.grad
+        t1.grad = None
+        t2.grad = None
+    return [C, t1, t2]
+
+
 def agrad_setup(backend, device, theta0, steps, lr=LR, fused=False):
     """examples/xor.py's forward, cost and update loop; ``fused``: the same network with
     ``F.sigmoid`` and ``F.binary_cross_entropy``."""
@@ -99,15 +113,7 @@ def agrad_setup(backend, device, theta0, steps, lr=LR, fused=False):
             ag.asarray(t, dtype=ag.float64, backend=backend, device=device, requires_grad=True)
             for t in theta0
         )
-        for _ in range(steps):
-            C = cost(t1, t2)
-            C.backward()
-            with ag.no_grad():
-                t1 -= lr * t1.grad
-                t2 -= lr * t2.grad
-            t1.grad = None
-            t2.grad = None
-        return [C, t1, t2]
+        return descend(cost, t1, t2, ag.no_grad, steps, lr)
 
     return run
 
@@ -135,15 +141,7 @@ def torch_setup(torch, device, theta0, steps, lr=LR, fused=False):
 
     def run():
         t1, t2 = (torch.tensor(t, device=device, requires_grad=True) for t in theta0)
-        for _ in range(steps):
-            C = cost(t1, t2)
-            C.backward()
-            with torch.no_grad():
-                t1 -= lr * t1.grad
-                t2 -= lr * t2.grad
-            t1.grad = None
-            t2.grad = None
-        return [C, t1, t2]
+        return descend(cost, t1, t2, torch.no_grad, steps, lr)
 
     return run
 
