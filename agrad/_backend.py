@@ -324,10 +324,15 @@ def _index_add_numpy(bk, x, key, values):
 
 
 def _index_add_cupy(bk, x, key, values):  # pragma: no cover - needs a CUDA device
-    import cupyx
+    import cupy
 
     out = x.copy()
-    cupyx.scatter_add(out, key, values)
+    if hasattr(cupy.add, "at"):  # CuPy 13+ (cupyx.scatter_add is deprecated from 14)
+        cupy.add.at(out, key, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(out, key, values)
     return out
 
 

@@ -88,8 +88,8 @@ class Generator:
             return jax.random.uniform(key, size, minval=a, maxval=b, **kw)
         if name == "cupy":  # pragma: no cover - needs a CUDA device
             with self._dev:
-                if kind == "normal":
-                    return self._gen.normal(a, b, size)
+                if kind == "normal":  # (CuPy's Generator has no normal(): loc + scale * N(0, 1))
+                    return self._gen.standard_normal(size) * b + a
                 return self._gen.uniform(a, b, size)
         host = self._gen.normal(a, b, size) if kind == "normal" else self._gen.uniform(a, b, size)
         if name == "numpy":

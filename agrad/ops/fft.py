@@ -406,10 +406,15 @@ def _freq(op, n, d, dtype, device, backend):
 
         if canonical(dtype).kind != "real floating":
             raise TypeError(f"agrad.fft.{op}: dtype must be a real floating dtype, got {dtype}")
-    kwargs = {"d": d, "device": dev}
+    kwargs = {"d": d}
     if rdt is not None:
         kwargs["dtype"] = rdt
-    data = getattr(bk.module.fft, op)(int(n), **kwargs)
+    fn = getattr(bk.module.fft, op)
+    if bk.ctx is None:
+        data = fn(int(n), device=dev, **kwargs)
+    else:  # pragma: no cover - CuPy: array-api-compat's wrapper takes only device="cpu"
+        with bk.ctx(dev):
+            data = fn(int(n), **kwargs)
     return _finish(data, bk, False, op)
 
 

@@ -1,7 +1,7 @@
 """Indexing: ``x[key]``, ``take``, ``take_along_axis``, and ``index_add``.
 
 Every indexing VJP is a scatter-add, and ``index_add`` is its one home: repeated indices
-accumulate, with a fast path per library (``np.add.at``, ``cupyx.scatter_add``, torch's
+accumulate, with a fast path per library (``np.add.at``, ``cupy.add.at``, torch's
 ``index_add_``, JAX's ``.at[].add``) and a portable fallback (see ``agrad._backend``).
 ``index_add``'s own VJP is a gather, so indexing is differentiable to any order.
 
