@@ -695,8 +695,13 @@ def _normalize_device(bk: Backend, device):
         if isinstance(device, int) and not isinstance(device, bool):
             return torch.device("cuda", device)
         try:
-            return torch.device(device)
-        except (TypeError, RuntimeError) as e:
+            dev = torch.device(device)
+            if dev.type != "cpu" and dev.index is None:
+                # 'cuda' is the current CUDA device: named with its index ('cuda:0'), as
+                # torch's tensors name theirs, so that tensors made either way compare equal
+                dev = torch.empty(0, device=dev).device
+            return dev
+        except (TypeError, RuntimeError, AssertionError) as e:  # (no CUDA: AssertionError)
             raise ValueError(
                 f"agrad: the torch backend cannot use device {device!r} ({e})"
             ) from None

@@ -162,6 +162,20 @@ def test_torch_device_strings_stay_on_torch():
     assert ag.zeros(2, backend="torch", device="cpu").device == x.device
 
 
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+def test_torch_cuda_is_named_with_its_index_or_refused():
+    import torch
+
+    if torch.cuda.is_available():  # 'cuda' and a tensor's own 'cuda:0' are one device
+        x = ag.asarray(torch.ones(2, device="cuda"), requires_grad=True)
+        y = ag.ones(2, backend="torch", device="cuda")
+        assert str(y.device).startswith("cuda:") and y.device == x.device
+        ag.sum(x * y).backward()  # (an op between them raised a device mismatch before)
+    else:  # a clear error at creation, not torch's AssertionError later
+        with pytest.raises(ValueError, match=r"torch backend cannot use device 'cuda' \(Torch"):
+            ag.ones(2, backend="torch", device="cuda")
+
+
 def test_python_scalars_follow_the_standard(backend):
     f32 = ag.asarray(np.ones(2, dtype=np.float32), backend=backend)
     assert (f32 * 2.0).dtype == ag.float32 and (2 + f32).dtype == ag.float32
