@@ -362,9 +362,27 @@ def _remainder_signed_zero(remainder, x1, x2):
     return out
 
 
+def _remainder_floored(remainder, x1, x2):  # pragma: no cover - needs a CUDA device
+    """CuPy's floating remainder is x1 - floor(x1 / x2) * x2: remainder(1, 1e-300) is 7e-17
+    (not 9e-301), an infinite x2 gives NaN (the standard: x1, or x2 when the signs differ),
+    and a zero is +0 where the standard gives it x2's sign. This is the floored remainder the
+    standard describes (NumPy's and Python's), from the exact fmod."""
+    import cupy
+
+    r = cupy.fmod(x1, x2)  # exact, with x1's sign
+    if r.dtype.kind != "f":
+        return remainder(x1, x2)
+    neg2 = cupy.signbit(cupy.asarray(x2, dtype=r.dtype))
+    r = cupy.where((r != 0) & (cupy.signbit(r) != neg2), r + x2, r)  # x2's sign (NaN stays)
+    return cupy.where(r == 0, cupy.where(neg2, -0.0, 0.0).astype(r.dtype), r)
+
+
 # Where a library's own function departs from the standard, agrad's namespace for it uses a
 # corrected one (found by tests/test_semantics.py against array-api-strict).
-_NAMESPACE_FIXES = {"torch": {"remainder": _remainder_signed_zero}}
+_NAMESPACE_FIXES = {
+    "torch": {"remainder": _remainder_signed_zero},
+    "cupy": {"remainder": _remainder_floored},
+}
 
 
 def _numpy_native() -> dict:

@@ -32,10 +32,10 @@ def agrad_result(name, backend, *arrays):
         return getattr(ag, name)(*[ag.asarray(a, backend=backend) for a in arrays]).numpy()
 
 
-def assert_same(got, want):
+def assert_same(got, want, signed_zeros=True):
     assert got.dtype == want.dtype
     np.testing.assert_allclose(got, want, rtol=1e-14, equal_nan=True)
-    if got.dtype.kind == "f":  # signed zeros too
+    if got.dtype.kind == "f" and signed_zeros:  # signed zeros too
         np.testing.assert_array_equal(np.signbit(got[got == 0]), np.signbit(want[want == 0]))
 
 
@@ -44,9 +44,45 @@ def test_unary_special_values(backend, name):
     assert_same(agrad_result(name, backend, SPECIAL), reference(name, SPECIAL))
 
 
+# the standard leaves the order of -0 and +0 to the library in maximum and minimum (CuPy and
+# NumPy pick differently)
+UNORDERED_ZEROS = {"maximum", "minimum"}
+
+
+def floor_divide_either(got, a, b, want):
+    """``want`` (NumPy's floor_divide, Python's values) with the standard's own values where
+    ``got`` has them and the standard lets a library choose: for an infinite x1 and a finite
+    x2 it says +-infinity, for a finite nonzero x1 and an infinite x2 of the other sign -0,
+    noting that libraries may return NaN and -1 there to match Python (CuPy returns its
+    values, NumPy Python's)."""
+    spec = want.copy()
+    inf1 = np.isinf(a) & np.isfinite(b) & (b != 0)
+    spec[inf1] = np.where(np.signbit(a[inf1]) == np.signbit(b[inf1]), np.inf, -np.inf)
+    spec[np.isfinite(a) & (a != 0) & np.isinf(b) & (np.signbit(a) != np.signbit(b))] = -0.0
+    same = (got == spec) & (np.signbit(got) == np.signbit(spec))
+    return np.where(same, spec, want)
+
+
 @pytest.mark.parametrize("name", BINARY)
 def test_binary_special_values(backend, name):
-    assert_same(agrad_result(name, backend, *PAIRS), reference(name, *PAIRS))
+    got, want = agrad_result(name, backend, *PAIRS), reference(name, *PAIRS)
+    if name == "floor_divide":
+        want = floor_divide_either(got, *PAIRS, want)
+    assert_same(got, want, signed_zeros=name not in UNORDERED_ZEROS)
+
+
+def test_floor_divide_either_accepts_only_the_standards_choices():
+    a, b = PAIRS
+    with np.errstate(all="ignore"):
+        want = np.floor_divide(a, b)
+    spec = floor_divide_either(np.full_like(want, 7.0), a, b, want)
+    np.testing.assert_array_equal(spec, want)  # a 7 anywhere is not among the choices
+    inf1 = np.isinf(a) & np.isfinite(b) & (b != 0)
+    lit = want.copy()
+    lit[inf1] = np.inf  # the standard's value only where x1 and x2 share a sign
+    expected = want.copy()
+    expected[inf1 & (np.signbit(a) == np.signbit(b))] = np.inf
+    np.testing.assert_array_equal(floor_divide_either(lit, a, b, want), expected)
 
 
 INTS = np.array([-7, -3, -1, 0, 1, 2, 5, 8], dtype=np.int64)
