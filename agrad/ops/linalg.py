@@ -147,7 +147,15 @@ def _norm_tensordot_axes(axes, s1, s2):
 
 @primitive(complex_grad="holomorphic")
 def _tensordot(xp, x1, x2, *, axes):
-    return xp.tensordot(x1, x2, axes=axes)
+    return _contract(xp, x1, x2, axes)
+
+
+def _contract(xp, a, b, axes):
+    """``tensordot(a, b, axes)``; with a 0-d operand (nothing to contract) the plain product,
+    which CuPy's tensordot refuses when the empty axes come as lists."""
+    if len(a.shape) == 0 or len(b.shape) == 0:
+        return a * b
+    return xp.tensordot(a, b, axes=axes)
 
 
 @_tensordot.defvjp
@@ -158,13 +166,13 @@ def _(xp, g, out, x1, x2, *, axes):  # contract g with the other factor over its
     free2 = [j for j in range(n2) if j not in ax2]
     nf1 = len(free1)
     gnd = nf1 + len(free2)
-    g1 = xp.tensordot(g, x2, axes=(list(range(nf1, gnd)), free2))
+    g1 = _contract(xp, g, x2, (list(range(nf1, gnd)), free2))
     # g1 axes: free1..., then x2's contracted axes in increasing order
     srt2 = sorted(ax2)
     pos1 = [
         free1.index(i) if i in free1 else nf1 + srt2.index(ax2[ax1.index(i)]) for i in range(n1)
     ]
-    g2 = xp.tensordot(x1, g, axes=(free1, list(range(nf1))))
+    g2 = _contract(xp, x1, g, (free1, list(range(nf1))))
     # g2 axes: x1's contracted axes in increasing order, then free2...
     srt1 = sorted(ax1)
     nc = len(ax1)

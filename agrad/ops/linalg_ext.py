@@ -33,7 +33,7 @@ import numbers
 from collections import namedtuple
 
 from .._op import primitive
-from ._util import as_tensor, norm_axes
+from ._util import as_tensor, broadcast_shape, norm_axes
 from .elementwise import abs as _abs
 from .linalg import matmul
 from .manipulation import expand_dims, reshape
@@ -311,20 +311,32 @@ def inv(x, /):
     return _inv(_square(x, "inv"))
 
 
+def _bsolve(xp, a, b):
+    """``solve(a, b)`` for ``b`` of shape ``(..., M, K)``, the batch axes broadcast first:
+    the standard broadcasts them, CuPy's solve does not."""
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    if sa[:-2] != sb[:-2]:
+        batch = broadcast_shape([sa[:-2], sb[:-2]], "linalg.solve")
+        a = xp.broadcast_to(a, batch + sa[-2:])
+        b = xp.broadcast_to(b, batch + sb[-2:])
+    return _la(xp).solve(a, b)
+
+
 @primitive(saves="all")
 def _solve(xp, x1, x2, *, vec):
-    return _la(xp).solve(x1, x2)
+    if vec and x1.ndim > 2:  # one vector for a stack of matrices: solve it as (M, 1)
+        return _bsolve(xp, x1, xp.expand_dims(x2, axis=-1))[..., 0]
+    return _bsolve(xp, x1, x2) if not vec else _la(xp).solve(x1, x2)
 
 
 @_solve.defvjp
 def _(xp, g, out, x1, x2, *, vec):  # X = A^-1 B: gB = A^-T g, gA = -gB X^T
-    la = _la(xp)
     at = _T(xp, x1)
     if vec:  # B of shape (M,): a vector, X of shape (..., M)
-        gb = la.solve(at, xp.expand_dims(g, axis=-1))
+        gb = _bsolve(xp, at, xp.expand_dims(g, axis=-1))
         ga = -xp.matmul(gb, xp.expand_dims(out, axis=-2))
         return ga, gb[..., 0]
-    gb = la.solve(at, g)
+    gb = _bsolve(xp, at, g)
     return -xp.matmul(gb, _T(xp, out)), gb
 
 

@@ -95,6 +95,8 @@ TENSORDOT = [
     ((2, 3, 4), (4, 3, 2), ([0, 1, 2], [2, 1, 0])),
     ((2, 3), (4, 3), ([-1], [-1])),
     ((2, 3), (3, 4), (1, 0)),  # single ints
+    ((), (3,), 0),  # a 0-d factor: a plain product (CuPy's tensordot refuses it)
+    ((2, 2), (), 0),
 ]
 
 
