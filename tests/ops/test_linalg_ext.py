@@ -156,7 +156,7 @@ def test_forward_of_the_decompositions(backend, rng):
     b = rng.normal(size=(2, 4, 3))
     u, s, vh = la.svd(t(b, backend), full_matrices=False)
     assert (u.shape, s.shape, vh.shape) == ((2, 4, 3), (2, 3), (2, 3, 3))
-    np.testing.assert_allclose((u * s[..., None, :]) @ vh, b, atol=1e-12)
+    np.testing.assert_allclose(((u * s[..., None, :]) @ vh).numpy(), b, atol=1e-12)
     np.testing.assert_allclose(s.numpy(), np.linalg.svd(b, compute_uv=False), rtol=1e-12)
     assert la.svd(t(b, backend)).U.shape == (2, 4, 4)  # full_matrices=True by default
     q, r = la.qr(t(b, backend))
