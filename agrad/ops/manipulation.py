@@ -175,13 +175,16 @@ def concat(arrays, /, *, axis=0):
         sizes = tuple([(math.prod(s), tuple(s)) for s in shapes])
     else:
         nd = len(shapes[0])
-        if any(len(s) != nd for s in shapes):
-            raise ValueError(
-                "agrad.concat: tensors must have the same number of dimensions, "
-                f"got shapes {[tuple(s) for s in shapes]}"
-            )
         axis = norm_axis(axis, nd, "concat")
-        sizes = tuple([(s[axis], None) for s in shapes])  # (shapes serve axis=None only)
+        sizes = []  # the sizes along axis (the shapes themselves serve axis=None only)
+        for s in shapes:  # (one pass, the ranks checked on the way: no generator)
+            if len(s) != nd:
+                raise ValueError(
+                    "agrad.concat: tensors must have the same number of dimensions, "
+                    f"got shapes {[tuple(s) for s in shapes]}"
+                )
+            sizes.append((s[axis], None))
+        sizes = tuple(sizes)
     return _concat(*arrays, axis=axis, sizes=sizes)
 
 
