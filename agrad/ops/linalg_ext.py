@@ -324,9 +324,11 @@ def _bsolve(xp, a, b):
 
 @primitive(saves="all")
 def _solve(xp, x1, x2, *, vec):
-    if vec and x1.ndim > 2:  # one vector for a stack of matrices: solve it as (M, 1)
+    if not vec:
+        return _bsolve(xp, x1, x2)
+    if x1.ndim > 2:  # one vector for a stack of matrices: solved as (M, 1), broadcast
         return _bsolve(xp, x1, xp.expand_dims(x2, axis=-1))[..., 0]
-    return _bsolve(xp, x1, x2) if not vec else _la(xp).solve(x1, x2)
+    return _la(xp).solve(x1, x2)
 
 
 @_solve.defvjp
