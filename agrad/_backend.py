@@ -362,7 +362,7 @@ def _remainder_signed_zero(remainder, x1, x2):
     return out
 
 
-def _remainder_floored(remainder, x1, x2):  # pragma: no cover - needs a CUDA device
+def _remainder_floored(remainder, x1, x2):
     """CuPy's floating remainder is x1 - floor(x1 / x2) * x2: remainder(1, 1e-300) is 7e-17
     (not 9e-301), an infinite x2 gives NaN (the standard: x1, or x2 when the signs differ),
     and a zero is +0 where the standard gives it x2's sign. This is the floored remainder the

@@ -117,3 +117,22 @@ def test_reductions(backend, name, axis, keepdims):
     want = getattr(xs, name)(xs.asarray(x), axis=axis, keepdims=keepdims)
     assert got.shape == tuple(want.shape)
     assert_same(got.numpy(), np.from_dlpack(want))
+
+
+def test_cupy_remainder_fix_is_the_floored_remainder(monkeypatch):
+    # agrad's CuPy remainder, run with NumPy standing in for CuPy (the formula is the same
+    # code on either): NumPy's remainder on every special pair, signed zeros included, and for
+    # a Python-scalar divisor and float32 too
+    import sys
+
+    from agrad._backend import _remainder_floored
+
+    monkeypatch.setitem(sys.modules, "cupy", np)
+    a, b = PAIRS
+    with np.errstate(all="ignore"):
+        assert_same(_remainder_floored(np.remainder, a, b), np.remainder(a, b))
+        assert_same(_remainder_floored(np.remainder, a, -2.5), np.remainder(a, -2.5))
+        a32 = a.astype(np.float32)
+        assert_same(_remainder_floored(np.remainder, a32, 3.0), np.remainder(a32, 3.0))
+    ints = _remainder_floored(np.remainder, IA[IB != 0], IB[IB != 0])  # integers: CuPy's own
+    assert_same(ints, np.remainder(IA[IB != 0], IB[IB != 0]))
