@@ -377,11 +377,39 @@ def _remainder_floored(remainder, x1, x2):
     return cupy.where(r == 0, cupy.where(neg2, -0.0, 0.0).astype(r.dtype), r)
 
 
+def _jax_zero_sign(out, sign):  # pragma: no cover - exercised when JAX is installed
+    """``out`` with each zero given the sign of ``sign`` (floating results only)."""
+    import jax.numpy as jnp
+
+    if not jnp.issubdtype(out.dtype, jnp.floating):
+        return out
+    return jnp.where(out == 0, jnp.copysign(jnp.zeros_like(out), sign), out)
+
+
+def _remainder_divisor_sign(
+    remainder, x1, x2
+):  # pragma: no cover - exercised when JAX is installed
+    """JAX's remainder gives a zero the dividend's sign; the standard (and Python) the
+    divisor's (remainder(-1.0, 1.0) is +0, remainder(1.0, -1.0) is -0)."""
+    return _jax_zero_sign(remainder(x1, x2), x2)
+
+
+def _floor_divide_quotient_sign(
+    floor_divide, x1, x2
+):  # pragma: no cover - exercised when JAX is installed
+    """JAX's floor_divide loses the sign of a zero quotient; the standard gives it the
+    quotient's sign (floor_divide(-0.0, 2.0) is -0, floor_divide(0.5, -inf) is -0)."""
+    import jax.numpy as jnp
+
+    return _jax_zero_sign(floor_divide(x1, x2), jnp.copysign(1.0, x1) * jnp.copysign(1.0, x2))
+
+
 # Where a library's own function departs from the standard, agrad's namespace for it uses a
 # corrected one (found by tests/test_semantics.py against array-api-strict).
 _NAMESPACE_FIXES = {
     "torch": {"remainder": _remainder_signed_zero},
     "cupy": {"remainder": _remainder_floored},
+    "jax": {"remainder": _remainder_divisor_sign, "floor_divide": _floor_divide_quotient_sign},
 }
 
 
