@@ -73,6 +73,14 @@ def selected_backends(config) -> list[str]:
     return wanted
 
 
+def pytest_configure(config):
+    # gradients are checked in float64, which JAX provides only in its 64-bit mode
+    if "jax" in selected_backends(config):
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+
+
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
         params = []
