@@ -229,13 +229,17 @@ class Backend:
             return np.array(raw, copy=True)
 
     def from_foreign(self, obj, dtype, device, copy):
-        """Create an array of this backend from data that belongs to another library."""
+        """Create an array of this backend from data that belongs to another library; with
+        no ``dtype``, the data's own dtype is kept or it is an error (never a silent cast)."""
         rdt = self.raw_dtype(dtype)
         try:
-            return self.module.asarray(obj, dtype=rdt, device=device, copy=copy)
+            out = self.module.asarray(obj, dtype=rdt, device=device, copy=copy)
         except Exception:
             host = obj if isinstance(obj, np.ndarray) else _foreign_to_numpy(obj)
-            return self.module.asarray(host, dtype=rdt, device=device)
+            out = self.module.asarray(host, dtype=rdt, device=device)
+        if dtype is None:
+            _check_kept_dtype(self, obj, out)
+        return out
 
     def index_set(self, x, key, values):
         """``x`` with ``x[key] = values``, not in place (``x`` is untouched)."""
@@ -349,6 +353,27 @@ def _index_add_torch(bk, x, key, values):
 
 def _index_add_jax(bk, x, key, values):  # pragma: no cover - exercised when JAX is installed
     return x.at[key].add(values)
+
+
+def _check_kept_dtype(bk, src, out):
+    """A backend that stores floating data in a narrower dtype than the data's own (JAX outside
+    its 64-bit mode makes float32 of float64) is a clear error, not a silent loss of precision.
+    (Integers are left to the backend: JAX's int32 labels are its convention, and exact.)"""
+    have = _dtypes.canonical(getattr(src, "dtype", None))
+    got = _dtypes.canonical(out.dtype)
+    if have is None or got is None or have is got or not have.is_floating:
+        return
+    hint = (
+        "; JAX keeps 64-bit dtypes only in its 64-bit mode: set JAX_ENABLE_X64=1 (or call "
+        "jax.config.update('jax_enable_x64', True)) before making arrays"
+        if bk.name == "jax"
+        else ""
+    )
+    raise TypeError(
+        f"agrad: the {bk.name} backend would store this {have.name} data as {got.name}{hint}; "
+        f"or ask for {got.name} explicitly (dtype=ag.{got.name} in asarray, ag.astype before "
+        "to_device)"
+    )
 
 
 def _remainder_signed_zero(remainder, x1, x2):

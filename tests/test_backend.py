@@ -10,6 +10,7 @@ import pytest
 import agrad as ag
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
+HAS_JAX = importlib.util.find_spec("jax") is not None
 
 
 def test_default_is_numpy_on_cpu():
@@ -377,3 +378,35 @@ def test_torch_same_dtype_fast_path_uses_torch_and_keeps_the_fixes():
     assert (a + b).dtype == ag.float64 and (a * a).dtype == ag.float32
     np.testing.assert_allclose((a - b).numpy(), [-2.0, -5.0])
     assert get_backend("numpy").xp2 is get_backend("numpy").xp
+
+
+def test_a_backend_that_narrows_floating_data_is_an_error():
+    from agrad._backend import _check_kept_dtype, get_backend
+
+    bk = get_backend("numpy")
+    with pytest.raises(
+        TypeError,
+        match=r"^agrad: the numpy backend would store this float64 data as float32; or ask for "
+        r"float32 explicitly \(dtype=ag\.float32 in asarray, ag\.astype before to_device\)$",
+    ):
+        _check_kept_dtype(bk, np.ones(2), np.ones(2, dtype=np.float32))
+    _check_kept_dtype(bk, np.arange(2), np.arange(2, dtype=np.int32))  # integers: the backend's
+    _check_kept_dtype(bk, np.ones(2), np.ones(2))
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="jax is not installed")
+def test_jax_outside_its_64_bit_mode_refuses_to_narrow_float64_data():
+    import jax
+
+    was = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", False)
+    try:
+        hint = r"float64 data as float32; JAX keeps 64-bit dtypes only in its 64-bit mode"
+        with pytest.raises(TypeError, match=hint):
+            ag.asarray(np.ones(2), backend="jax")
+        with pytest.raises(TypeError, match=hint):
+            ag.to_device(ag.asarray(np.ones(2)), "cpu", backend="jax")
+        assert ag.asarray(np.ones(2), dtype=ag.float32, backend="jax").dtype == ag.float32
+        assert ag.asarray(np.arange(3), backend="jax").dtype == ag.int32  # JAX's own labels
+    finally:
+        jax.config.update("jax_enable_x64", was)
