@@ -402,7 +402,7 @@ def _remainder_floored(remainder, x1, x2):
     return cupy.where(r == 0, cupy.where(neg2, -0.0, 0.0).astype(r.dtype), r)
 
 
-def _jax_zero_sign(out, sign):  # pragma: no cover - exercised when JAX is installed
+def _jax_zero_sign(out, sign):  # pragma: no cover - JAX only
     """``out`` with each zero given the sign of ``sign`` (floating results only)."""
     import jax.numpy as jnp
 
@@ -411,17 +411,13 @@ def _jax_zero_sign(out, sign):  # pragma: no cover - exercised when JAX is insta
     return jnp.where(out == 0, jnp.copysign(jnp.zeros_like(out), sign), out)
 
 
-def _remainder_divisor_sign(
-    remainder, x1, x2
-):  # pragma: no cover - exercised when JAX is installed
+def _remainder_divisor_sign(remainder, x1, x2):  # pragma: no cover - JAX only
     """JAX's remainder gives a zero the dividend's sign; the standard (and Python) the
     divisor's (remainder(-1.0, 1.0) is +0, remainder(1.0, -1.0) is -0)."""
     return _jax_zero_sign(remainder(x1, x2), x2)
 
 
-def _floor_divide_quotient_sign(
-    floor_divide, x1, x2
-):  # pragma: no cover - exercised when JAX is installed
+def _floor_divide_quotient_sign(floor_divide, x1, x2):  # pragma: no cover - JAX only
     """JAX's floor_divide loses the sign of a zero quotient; the standard gives it the
     quotient's sign (floor_divide(-0.0, 2.0) is -0, floor_divide(0.5, -inf) is -0)."""
     import jax.numpy as jnp
