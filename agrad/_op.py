@@ -567,12 +567,15 @@ def _name_the_call_site(e):
     e.args = (f"{msg}\n  called at {user_site()}",) + e.args[1:]
 
 
-def _template1(xp, x):
-    return xp.name(x)
-
-
-def _template2(xp, x1, x2):
-    return xp.name(x1, x2)
+# The bytecode of a direct forward, made from source text so that it is bytecode even when this
+# module itself is compiled to C (benchmarks/compiled_core.sh compiles it with Cython).
+_TEMPLATES: dict = {}
+exec(
+    "def _template1(xp, x):\n    return xp.name(x)\n\n"
+    "def _template2(xp, x1, x2):\n    return xp.name(x1, x2)\n",
+    _TEMPLATES,
+)
+_template1, _template2 = _TEMPLATES["_template1"], _TEMPLATES["_template2"]
 
 
 def _direct_name(forward):

@@ -195,7 +195,7 @@ def user_site() -> str:
     """``file:line in function: code`` of the innermost caller outside the agrad package."""
     import linecache
 
-    f = sys._getframe(1)
+    f = sys._getframe(0)  # (this function's own frame, skipped below; none when compiled)
     while f is not None and os.path.abspath(f.f_code.co_filename).startswith(_PACKAGE_DIR):
         f = f.f_back
     if f is None:  # pragma: no cover - agrad called from agrad only
