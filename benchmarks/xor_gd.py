@@ -8,8 +8,8 @@ agrad runs examples/xor.py's own ``forward`` and ``cost`` (imported) and its upd
 ∇θ1 = L1ᵀ δ2). Every contender starts from the same weights and takes every step (no early
 stop); the final weights are checked to agree. On 4x3 arrays every contender's time is
 overhead: this is scenario A's question asked of a small real model. A reference row runs the
-same network on ``minimal_tape.py``, a tape with no checks at all: the floor of recording and
-replaying a graph in Python on this machine.
+same network on ``minimal_tape.py``, a Wengert-list tape with no checks at all: about the floor
+of recording and replaying a graph in Python on this machine.
 
 A second pair of rows runs the same network as a PyTorch user would write it, with the library's
 own ``sigmoid`` and ``binary_cross_entropy`` (one op each, where the example spells the sigmoid
