@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -105,6 +107,33 @@ def test_cuda_device_selects_cupy_or_says_how_to_install():
             ag.zeros((3, 3), dtype=ag.float32, device="cuda:0")
     else:  # pragma: no cover - CI's GPU job
         pytest.skip("CuPy is installed: tests/test_cuda.py covers the CUDA path")
+
+
+def _fake_cupy(count):
+    """A stand-in for the ``cupy`` module that reports ``count`` CUDA devices (or raises it)."""
+
+    def get_device_count():
+        if isinstance(count, type):
+            raise count("no CUDA driver")
+        return count
+
+    runtime = types.SimpleNamespace(getDeviceCount=get_device_count)
+    return types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=runtime))
+
+
+@pytest.mark.parametrize("count, context", [(1, False), (2, True), (RuntimeError, True)])
+def test_cupy_runs_without_a_device_context_on_a_single_gpu(monkeypatch, count, context):
+    """CuPy allocates on the current device; with one visible GPU that is every array's device
+    and the per-op device context is skipped; with several, or when CuPy cannot count them, it
+    is kept. (NumPy's namespace stands in for CuPy's: only the choice is tested here, the CUDA
+    path itself in tests/test_cuda.py on a GPU.)"""
+    import array_api_compat.numpy as npx
+
+    from agrad import _backend
+
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(count))
+    bk = _backend._CupyBackend("cupy", npx, True)
+    assert (bk.ctx is not None) is context
 
 
 def test_mixing_backends_names_the_op_both_backends_and_to_device():
