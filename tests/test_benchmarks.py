@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 
 import pytest
 from test_examples import ROOT, _run_script
@@ -134,3 +136,20 @@ def test_suite_on_cuda_without_a_device_says_what_is_missing():
     assert res.returncode == 1, res.stdout + res.stderr
     assert "suite.py: --device cuda" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_compiled_core_probe_says_what_it_needs(tmp_path):
+    """benchmarks/compiled_core.sh without Cython on PATH stops at once and says what to
+    install (the probe itself compiles and times D: it is run by hand, not here)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "dirname").symlink_to(shutil.which("dirname"))  # all the script runs first
+    r = subprocess.run(
+        [shutil.which("bash"), str(ROOT / "benchmarks" / "compiled_core.sh")],
+        env={"PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "compiled_core.sh: needs Cython (pip install cython)" in r.stderr
