@@ -36,7 +36,7 @@ if str(HERE) not in sys.path:  # the scenario modules import overhead.py and eac
 import overhead  # noqa: E402  (after the path fix above)
 
 MiB = 2.0**20
-PEERS = ("torch", "autograd", "mygrad", "minimal_tape")  # minimal_tape.py: D's floor
+PEERS = ("torch", "autograd", "mygrad", "minimal_tape", "checked_tape")  # the tapes: D's yardsticks
 INSTALL_HINT = "pip install -r benchmarks/requirements.txt"
 
 

@@ -150,19 +150,7 @@ def backward(root):
     TAPE.clear()
 
 
-def xor_setup(X, Y, theta0, steps, lr):
-    """Scenario D on the minimal tape: the same forward, cost and update as examples/xor.py."""
-    Xv, y = V(X), V(Y)
-
-    def run():
-        t1, t2 = (V(np.array(t, dtype=np.float64), rg=True) for t in theta0)
-        for _ in range(steps):
-            L3 = sigmoid(with_bias(sigmoid(with_bias(Xv) @ t1)) @ t2)
-            C = mean(-y * log(L3) - (1 - y) * log(1 - L3))
-            backward(C)
-            t1.v -= lr * t1.g
-            t2.v -= lr * t2.g
-            t1.g = t2.g = None
-        return [C.v, t1.v, t2.v]
-
-    return run
+def take_grad(x):
+    """A leaf's gradient, reset for the next step (scenario D's update reads it)."""
+    g, x.g = x.g, None
+    return g

@@ -68,8 +68,8 @@ def parse_args(argv=None):
     p.add_argument(
         "--peers",
         default=None,
-        help="comma-separated peers to run, from torch,autograd,mygrad,minimal_tape, or "
-        "'none' (default: every one installed)",
+        help="comma-separated peers to run, from torch,autograd,mygrad,minimal_tape,"
+        "checked_tape, or 'none' (default: every one installed)",
     )
     p.add_argument(
         "--ops", type=int, default=None, help="scenario C's chain length (default 100000)"

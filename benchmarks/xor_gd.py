@@ -9,7 +9,9 @@ agrad runs examples/xor.py's own ``forward`` and ``cost`` (imported) and its upd
 stop); the final weights are checked to agree. On 4x3 arrays every contender's time is
 overhead: this is scenario A's question asked of a small real model. A reference row runs the
 same network on ``minimal_tape.py``, a Wengert-list tape with no checks at all: about the floor
-of recording and replaying a graph in Python on this machine.
+of recording and replaying a graph in Python on this machine; another on ``checked_tape.py``,
+agrad's architecture (nodes apart from values, a graph per root walked by creation number, the
+checks) without its features.
 
 A second pair of rows runs the same network as a PyTorch user would write it, with the library's
 own ``sigmoid`` and ``binary_cross_entropy`` (one op each, where the example spells the sigmoid
@@ -146,6 +148,24 @@ def torch_setup(torch, device, theta0, steps, lr=LR, fused=False):
     return run
 
 
+def tape_setup(tape, theta0, steps, lr=LR):
+    """The example's forward, cost and update on one of the yardstick tapes (``minimal_tape``,
+    ``checked_tape``): each has ``V``, the network's ops, ``backward`` and ``take_grad``."""
+    Xv, y = tape.V(X), tape.V(Y)
+
+    def run():
+        t1, t2 = (tape.V(np.array(t, dtype=np.float64), rg=True) for t in theta0)
+        for _ in range(steps):
+            L3 = tape.sigmoid(tape.with_bias(tape.sigmoid(tape.with_bias(Xv) @ t1)) @ t2)
+            C = tape.mean(-y * tape.log(L3) - (1 - y) * tape.log(1 - L3))
+            tape.backward(C)
+            t1.v -= lr * tape.take_grad(t1)
+            t2.v -= lr * tape.take_grad(t2)
+        return [C.v, t1.v, t2.v]
+
+    return run
+
+
 def autograd_setup(theta0, steps, lr=LR):
     """HIPS autograd: ``value_and_grad`` of the cost as a function of [θ1, θ2]."""
     import autograd
@@ -189,15 +209,14 @@ def contenders(ctx, steps):
         cands.append(Contender(ctx.torch_name, torch_setup(torch, ctx.torch_device, theta0, steps)))
     if ctx.peer("autograd", cpu_only=True) is not None:
         cands.append(Contender("autograd", autograd_setup(theta0, steps)))
-    mini = ctx.peer("minimal_tape", cpu_only=True)  # the floor of a Python tape: a yardstick
-    if mini is not None:
-        cands.append(
-            Contender(
-                "minimal tape (no checks)",
-                mini.xor_setup(X, Y, theta0, steps, LR),
-                role="reference",
-            )
-        )
+    # the yardsticks (see the docstring): the floor of a Python tape, and agrad's architecture
+    for peer, label in (
+        ("minimal_tape", "minimal tape (no checks)"),
+        ("checked_tape", "checked tape (agrad's architecture)"),
+    ):
+        tape = ctx.peer(peer, cpu_only=True)
+        if tape is not None:
+            cands.append(Contender(label, tape_setup(tape, theta0, steps), role="reference"))
     for label, backend, device in ctx.extra_backends():
         cands.append(Contender(label, agrad_setup(backend, device, theta0, steps), role="extra"))
     # the network with each library's own sigmoid and binary cross-entropy (see the docstring)

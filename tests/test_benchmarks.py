@@ -77,6 +77,7 @@ def test_suite_smoke_runs_every_scenario(tmp_path):
     _check_report(res, data, SCENARIOS)
     assert _contenders(data, "A")[:2] == ["numpy by hand", "agrad / numpy"]
     assert "minimal tape (no checks)" in _contenders(data, "D")  # D's floor, checked like a peer
+    assert "checked tape (agrad's architecture)" in _contenders(data, "D")  # the other yardstick
     big = data["scenarios"]["C"]["big_rows"]
     assert [r["contender"] for r in big] == ["numpy by hand", "agrad / numpy"]
     assert all(r["completed"] for r in big)
