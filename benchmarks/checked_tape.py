@@ -5,8 +5,8 @@ holds its graph's saved arrays; each recorded op makes a node (its backward func
 parents, each input's shape and dtype, only the arrays its backward needs, a creation number);
 a graph belongs to its root and is freed with it; the backward walks the nodes newest first by
 a heap keyed on the creation number, frees each node's saved arrays once used, and checks every
-cotangent's shape and dtype against its input's. Every op checks that its operands are arrays
-of one type and one dtype and reads grad mode from a ``ContextVar``.
+cotangent's shape and dtype against its input's. Every op checks its operands (values; two of
+them of one array type and one dtype) and reads grad mode from a ``ContextVar``.
 
 What it leaves out is everything else agrad does: Python scalars by the standard's promotion
 rules, backends and devices, hooks, ``retain_grad``, ``create_graph`` (its backward functions
@@ -74,6 +74,8 @@ def _parent(x):
 
 
 def _unary(value, x, backward, saved):
+    if type(x) is not V:
+        raise TypeError("checked_tape: the operand must be a value")
     out = V(value)
     if x.rg and GRAD.get():
         _record(out, backward, (_parent(x),), ((x.v.shape, x.v.dtype),), saved)
