@@ -568,8 +568,7 @@ def _update_numpy(t, name, other) -> bool:
     if ufunc is None:  # only +=, -=, *=: the others change dtype or shape too easily
         return False
     a = t._data
-    # references: t._data, the local ``a``, getrefcount's own argument
-    if sys.getrefcount(a) != 3 or a.base is not None or not a.flags.writeable:
+    if sys.getrefcount(a) != _ALONE or a.base is not None or not a.flags.writeable:
         return False
     if type(other) is float or type(other) is int:
         if a.dtype.kind != "f":
@@ -586,6 +585,24 @@ def _update_numpy(t, name, other) -> bool:
 
 
 _UFUNCS = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply}
+
+
+class _Held:
+    __slots__ = ("_data",)
+
+
+def _refs_when_alone() -> int:
+    """What ``sys.getrefcount`` says in :func:`_update_numpy` of an array only its tensor holds:
+    read the same way here, on an array only ``h`` holds. Interpreted: 3 (``h._data``, the
+    local ``a``, getrefcount's own argument); compiled code passes the argument without a
+    reference of its own, so 2 there, and a hard-coded 3 would write arrays others can see."""
+    h = _Held()
+    h._data = np.empty(1)
+    a = h._data
+    return sys.getrefcount(a)
+
+
+_ALONE = _refs_when_alone()
 
 
 def _fix_numpy(r):

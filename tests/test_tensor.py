@@ -293,6 +293,15 @@ class TestUnseenUpdatesHappenInPlace:
         v += 1.0  # v does not own its data: rebinds, x unchanged
         np.testing.assert_allclose(x.numpy(), [1.0, 2.0, 3.0, 4.0])
 
+    def test_the_callers_own_array_is_never_written(self):
+        a = np.array([1.0, 2.0])
+        w = ag.asarray(a, requires_grad=True)  # shares the caller's array, as np.asarray does
+        with ag.no_grad():
+            w -= 1.0
+            w *= 2.0
+        np.testing.assert_allclose(a, [1.0, 2.0])
+        np.testing.assert_allclose(w.numpy(), [0.0, 2.0])
+
     def test_optimizer_state_snapshots_stay_snapshots(self):
         w = ag.asarray([1.0, -2.0], requires_grad=True)
         opt = ag.optim.Adam([w], lr=0.1)
