@@ -16,7 +16,7 @@ Examples
 
 import math as _math
 
-from . import data, datasets, fft, linalg, nn, optim, random, testing, viz
+from . import _op, data, datasets, fft, linalg, nn, optim, random, testing, viz
 from ._anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from ._backend import BACKEND_NAMES
 from ._checkpoint import checkpoint
@@ -156,6 +156,8 @@ from .serialization import load, save
 
 __version__ = "0.1.0"
 __array_api_version__ = "2025.12"
+#: True when agrad's core runs compiled (installed with ``AGRAD_COMPILE=1``; README)
+COMPILED = _op.COMPILED
 
 bool = _DTYPES["bool"]
 int8 = _DTYPES["int8"]

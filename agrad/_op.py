@@ -19,11 +19,20 @@ Examples
 
 from __future__ import annotations
 
+try:  # the compiled core's declarations (no-ops interpreted; see agrad/_cython.py)
+    import cython
+except ImportError:
+    from . import _cython as cython
+
 from . import _tensor as _tensor_module
-from ._tape import GRAD_ENABLED, Node, _next_seq
-from ._tensor import Tensor, _dev_str, _new, _wrap, ops
+from ._backend import Backend
+from ._tape import GRAD_ENABLED, Node, _new_node, _next_seq
+from ._tensor import Tensor, _dev_str, _new, _TensorBase, _wrap, ops
 
 __all__ = ["Primitive", "primitive", "REGISTRY", "zero_vjp"]
+
+#: Whether this module runs compiled (the ``AGRAD_COMPILE=1`` build; ``agrad.COMPILED``).
+COMPILED = bool(cython.compiled)
 
 #: Every primitive by name (the registry-completeness test walks it).
 REGISTRY: dict[str, Primitive] = {}
@@ -178,6 +187,7 @@ class Primitive:
 _NONE = object()  # an argument not given
 
 
+@cython.locals(t=_TensorBase, node=Node, xt=_TensorBase, at=_TensorBase, bt=_TensorBase, bk=Backend)
 def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
     """``prim(*args, **static)``: ``Primitive.__call__`` itself, and what Tensor's operators
     call directly (a function call: 0.1 µs less than one through an instance). One Tensor, or
@@ -188,8 +198,9 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
                 return _call_any(prim, (), static)
             tx = type(x)
             if (tx is Tensor or tx is _TENSOR_SUBCLASS[0]) and x._bk.ctx is None:
-                bk = x._bk
-                raw = x._data
+                xt = x  # (typed in the compiled core: fields read as struct members)
+                bk = xt._bk
+                raw = xt._data
                 if static:
                     out = prim.forward(bk.xp, raw, **static)
                 elif prim.direct is not None:  # forward is `return xp.<direct>(x)`: skip a frame
@@ -202,15 +213,15 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
                     t = _new(Tensor)
                     t._data = out
                     t._bk = bk
-                    t._dev = dev = x._dev
-                    if x.requires_grad and prim.differentiable and GRAD_ENABLED.get():
+                    t._dev = dev = xt._dev
+                    if xt.requires_grad and prim.differentiable and GRAD_ENABLED.get():
                         # _record for one argument, inlined: this is every unary op's path
                         dt = raw.dtype
                         if out.dtype is dt or bk.floating(out.dtype):
-                            n = x._node
+                            n = xt._node
                             if n is not None and n.nout != 1:
                                 n = (n, getattr(x, "_idx", 0))
-                            node = _new(Node)
+                            node = _new_node(Node)
                             node.prim = prim
                             node.bk = bk
                             node.dev = dev
@@ -229,7 +240,7 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
                     t._node = None
                     t.requires_grad = False
                     return t
-                return prim._finish((x,), [raw], static, out, bk, x._dev, x.requires_grad)
+                return prim._finish((x,), [raw], static, out, bk, xt._dev, xt.requires_grad)
             return _call_any(prim, (x,), static)
         if not more:  # two arguments
             a, b = x, y
@@ -237,27 +248,30 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
             sub = _TENSOR_SUBCLASS[0]
             ga = gb = False  # which arguments are tensors that require grad
             if ta is Tensor or ta is sub:
-                bk, dev = a._bk, a._dev
-                ga = a.requires_grad
+                at = a  # (typed in the compiled core, as xt above)
+                bk, dev = at._bk, at._dev
+                ga = at.requires_grad
                 if tb is Tensor or tb is sub:
+                    bt = b
                     fast = (
-                        b._bk is bk
-                        and (not bk.multi_device or b._dev == dev)
-                        and b._data.dtype is a._data.dtype
+                        bt._bk is bk
+                        and (not bk.multi_device or bt._dev == dev)
+                        and bt._data.dtype is at._data.dtype
                     )
-                    gb = b.requires_grad
-                    rb = b._data
+                    gb = bt.requires_grad
+                    rb = bt._data
                     ns = bk.xp2  # two arrays of one dtype: no promotion to fix
                 else:
-                    fast = (tb is float or tb is int) and a._data.dtype in bk.real_dtypes
+                    fast = (tb is float or tb is int) and at._data.dtype in bk.real_dtypes
                     rb = b
                     ns = bk.xp
-                ra = a._data
+                ra = at._data
             elif (tb is Tensor or tb is sub) and (ta is float or ta is int):
-                bk, dev = b._bk, b._dev
-                rb = b._data
+                bt = b
+                bk, dev = bt._bk, bt._dev
+                rb = bt._data
                 fast = rb.dtype in bk.real_dtypes
-                gb = b.requires_grad
+                gb = bt.requires_grad
                 ra = a
                 ns = bk.xp
             else:
@@ -280,14 +294,14 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
                 if (ga or gb) and prim.differentiable and GRAD_ENABLED.get():
                     # _record for two arguments, inlined: every binary op comes here
                     if ga:
-                        n = a._node
+                        n = at._node
                         if n is not None and n.nout != 1:
                             n = (n, getattr(a, "_idx", 0))
                         pa = a if n is None else n
                     else:
                         pa = None
                     if gb:
-                        n = b._node
+                        n = bt._node
                         if n is not None and n.nout != 1:
                             n = (n, getattr(b, "_idx", 0))
                         pb = b if n is None else n
@@ -296,7 +310,7 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
                     dt = ra.dtype if ga else rb.dtype  # (two arrays here share a dtype)
                     odt = out.dtype
                     if odt is dt or bk.floating(odt):
-                        node = _new(Node)
+                        node = _new_node(Node)
                         node.prim = prim
                         node.bk = bk
                         node.dev = dev

@@ -27,6 +27,13 @@ import sys
 import weakref
 from heapq import heappop, heappush
 
+from ._backend import Backend
+
+try:  # the compiled core's declarations (no-ops interpreted; see agrad/_cython.py)
+    import cython
+except ImportError:
+    from . import _cython as cython
+
 __all__ = [
     "Node",
     "no_grad",
@@ -173,6 +180,10 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<Node {self.prim.name}>"
+
+
+#: A blank Node, no ``__init__`` run (the op hot paths fill in its fields themselves)
+_new_node = Node.__new__
 
 
 _AGRAD = None
@@ -470,6 +481,7 @@ def run_backward(roots, seeds, *, inputs=None, retain_graph=False, create_graph=
     return _gradients(roots, seeds, inputs, retain_graph, create_graph)
 
 
+@cython.locals(node=Node, nxt=Node, bk=Backend)
 def _accumulate(roots, seeds, retain_graph, create_graph):
     """``Tensor.backward``: every leaf that requires grad gets its gradient added to ``.grad``.
 

@@ -11,6 +11,11 @@ import math
 import types
 import weakref
 
+try:  # the compiled core's declarations (no-ops interpreted; see agrad/_cython.py)
+    import cython
+except ImportError:
+    from . import _cython as cython
+
 from . import _tape
 from ._tape import GRAD_ENABLED, add_hook, run_backward
 
@@ -19,7 +24,36 @@ __all__ = ["Tensor", "ops"]
 #: The primitives the operators dispatch to, by name; filled in by ``agrad.ops``.
 ops = types.SimpleNamespace()
 
-_new = object.__new__
+
+class _TensorBase:
+    """A Tensor's fields, apart from its methods (:class:`Tensor` adds those).
+
+    The compiled core (``AGRAD_COMPILE=1``, see the README) makes this class an extension type
+    whose fields are C struct members (``_tensor.pxd`` declares them): the hot paths then read
+    and write them without a dictionary lookup. ``Tensor`` stays a Python class, so it can be
+    subclassed, patched and have its ``__class__`` changed (``nn.Parameter``) either way.
+    Interpreted, the split costs nothing: a class of slots, and a subclass with none.
+    """
+
+    # _idx (output index of a multi-output op) and _hooks/_post_hooks (a leaf's hooks) are set
+    # only where needed and read with getattr defaults, so creating a tensor never pays for them
+    # (compiled, an unset field reads as its default: 0 for _idx, None for the others)
+    __slots__ = (
+        "_data",
+        "_bk",
+        "_dev",
+        "_node",
+        "_idx",
+        "requires_grad",
+        "_grad",
+        "_hooks",
+        "_post_hooks",
+        "__weakref__",
+    )
+
+
+#: A blank Tensor, no ``__init__`` run: ``_new(Tensor)`` (``object.__new__`` when interpreted)
+_new = _TensorBase.__new__
 
 # The operators call agrad._op's hot path, Primitive.__call__'s function, directly (a function
 # call, not one through a Primitive instance: 0.1 µs less per operator); agrad._op sets it when
@@ -27,6 +61,7 @@ _new = object.__new__
 _call = None
 
 
+@cython.locals(t=_TensorBase)
 def _wrap(data, bk, dev, node=None, idx=0):
     """A Tensor around raw ``data`` (the one fast constructor every op uses).
 
@@ -44,7 +79,7 @@ def _wrap(data, bk, dev, node=None, idx=0):
     return t
 
 
-class Tensor:
+class Tensor(_TensorBase):
     """An array on any Array API backend that records operations for reverse-mode autodiff.
 
     Create tensors with :func:`agrad.asarray` and the other creation functions; ``Tensor(obj,
@@ -68,20 +103,7 @@ class Tensor:
     Tensor([2., 4., 6.], backend='numpy', device='cpu', dtype=float64)
     """
 
-    # _idx (output index of a multi-output op) and _hooks/_post_hooks (a leaf's hooks) are set
-    # only where needed and read with getattr defaults, so creating a tensor never pays for them
-    __slots__ = (
-        "_data",
-        "_bk",
-        "_dev",
-        "_node",
-        "_idx",
-        "requires_grad",
-        "_grad",
-        "_hooks",
-        "_post_hooks",
-        "__weakref__",
-    )
+    __slots__ = ()  # (the fields are _TensorBase's)
     __array_priority__ = 1000  # NumPy defers binary operators to us
 
     def __new__(cls, obj, dtype=None, device=None, copy=None, *, backend=None, requires_grad=False):

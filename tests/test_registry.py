@@ -42,7 +42,10 @@ def test_direct_forwards_are_recognised_exactly():
     anything else keeps its forward."""
     from agrad._op import REGISTRY, _direct_name
 
-    assert REGISTRY["sin"].direct == "sin" and REGISTRY["add"].direct == "add"
+    if ag.COMPILED:  # compiled forwards have no bytecode to compare; each is a C function
+        assert REGISTRY["sin"].direct is None and REGISTRY["add"].direct is None
+    else:
+        assert REGISTRY["sin"].direct == "sin" and REGISTRY["add"].direct == "add"
     assert REGISTRY["matmul"].direct is None  # its forward improves the error message
 
     def twice(xp, x):

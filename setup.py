@@ -1,0 +1,61 @@
+"""agrad's build: pure Python by default; ``AGRAD_COMPILE=1`` compiles its core with Cython.
+
+    pip install .                          # pure Python (what `pip install -e .` always is)
+    AGRAD_COMPILE=1 pip install .          # the tape and the ops compiled to C (needs a C
+                                           # compiler; pip fetches Cython for the build)
+
+The compiled core is the same source: Cython compiles the modules below as they are, reading
+the ``.pxd`` files beside them (Tensor's, Node's and Backend's fields as C struct members) and
+the ``@cython.locals`` declarations in them. ``agrad.COMPILED`` says which one runs. An editable
+install is never compiled (``_build/backend.py`` refuses): compiled modules beside their sources
+would keep running the old code after an edit.
+"""
+
+import glob
+import os
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+#: the modules compiled: the tape, the Tensor, the op machinery, the backends and every op family
+COMPILED = [
+    "agrad/_tensor.py",
+    "agrad/_tape.py",
+    "agrad/_op.py",
+    "agrad/_backend.py",
+    *sorted(p for p in glob.glob("agrad/ops/*.py") if not p.endswith("__init__.py")),
+]
+
+
+def compile_requested() -> bool:
+    return os.environ.get("AGRAD_COMPILE", "").strip() not in ("", "0")
+
+
+class CythonBuildExt(build_ext):
+    """Translates the modules to C when the extensions are built (pip runs this file earlier
+    too, for the build's requirements and metadata, before Cython is installed)."""
+
+    def run(self):
+        from Cython.Build import cythonize
+
+        # annotation_typing off: annotations stay documentation, as in Python (Cython would
+        # check them itself otherwise, raising its own TypeErrors before agrad's clear ones).
+        # The C files go to build/ and are made afresh each time: never stale.
+        translated = cythonize(
+            COMPILED,
+            compiler_directives={"language_level": 3, "annotation_typing": False},
+            build_dir="build/cython",
+            force=True,
+            quiet=True,
+        )
+        c_sources = {ext.name: ext.sources for ext in translated}
+        for ext in self.extensions:  # (setuptools' own, as it prepared them: keep them)
+            ext.sources = c_sources[ext.name]
+        super().run()
+
+
+if compile_requested():
+    modules = [Extension(p[:-3].replace("/", "."), [p]) for p in COMPILED]
+    setup(ext_modules=modules, cmdclass={"build_ext": CythonBuildExt})
+else:
+    setup()
