@@ -9,7 +9,7 @@ if ! python -m ruff --version >/dev/null 2>&1; then
 fi
 
 targets=()
-for d in agrad tests examples benchmarks; do
+for d in agrad tests examples benchmarks setup.py _build; do
     [[ -e "$d" ]] && targets+=("$d")
 done
 if [[ ${#targets[@]} -eq 0 ]]; then
