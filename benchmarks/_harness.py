@@ -493,6 +493,11 @@ def environment(ctx=None):
             info["commit"] += "+local changes to agrad/"
     except (OSError, subprocess.SubprocessError):
         info["commit"] = None
+    import agrad
+
+    info["agrad_core"] = (
+        "compiled core (AGRAD_COMPILE=1)" if agrad.COMPILED else "interpreted (the default install)"
+    )
     if ctx is not None and ctx.cuda:  # pragma: no cover - needs a CUDA device
         info["gpu"] = ctx.cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
     return info

@@ -1,33 +1,34 @@
 #!/usr/bin/env bash
-# A probe, not a build: what compiling agrad's hot path to C would buy on scenario D.
+# The benchmark suite on agrad's compiled core and on the interpreted package, one after the
+# other, each in its own process with its own hand-written baselines.
 #
-# Copies agrad/ to a temporary directory, compiles its three hot modules (_op, _tape, _tensor)
-# with Cython exactly as they are (pure Python, no type declarations), and runs scenario D
-# there, then on the interpreted package, each in its own process with its own hand-written
-# baseline. Nothing here changes how agrad is installed; the compiled copy is deleted at the end.
+# Builds the compiled core exactly as `AGRAD_COMPILE=1 pip install .` does (setup.py), into a
+# temporary directory that goes first on PYTHONPATH; the environment's own agrad (say, the
+# editable install) is left as it is. Needs a C compiler; pip fetches Cython for the build.
 #
-#   pip install cython        # and a C compiler
-#   bash benchmarks/compiled_core.sh [suite.py options, default: --threads 1]
+#   bash benchmarks/compiled_core.sh [suite.py options, default: --scenario D --threads 1]
 #
-# benchmarks/README.md ("D: an eager tape's floor, and a compiled core") has the figures.
+# benchmarks/README.md ("A compiled core") has the figures.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 args=("$@")
-[[ ${#args[@]} -eq 0 ]] && args=(--threads 1)
-command -v cythonize >/dev/null || { echo "compiled_core.sh: needs Cython (pip install cython)" >&2; exit 2; }
+[[ ${#args[@]} -eq 0 ]] && args=(--scenario D --threads 1)
+if ! command -v cc >/dev/null && ! command -v gcc >/dev/null; then
+    echo "compiled_core.sh: needs a C compiler (cc or gcc) to build the compiled core" >&2
+    exit 2
+fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cp -r "$here/agrad" "$work/agrad"
-(cd "$work" && cythonize -i -3 -q agrad/_op.py agrad/_tape.py agrad/_tensor.py >/dev/null)
+echo "== building the compiled core (AGRAD_COMPILE=1) into $work/site =="
+(cd "$here" && AGRAD_COMPILE=1 python -m pip install -q --no-deps --target "$work/site" .)
 
-run() {  # $1: the directory agrad is imported from (run from there: python -c puts the
-    # current directory first on sys.path)
-    cd "$1"
-    PYTHONPATH="$1" python -c 'import agrad._op as m; print("agrad._op from", m.__file__)'
-    PYTHONPATH="$1" python "$here/benchmarks/suite.py" --scenario D --peers minimal_tape \
-        --no-extra "${args[@]}"
+run() {  # $1: a directory to put first on PYTHONPATH ("" for none); run outside the repository,
+    # so that its agrad/ directory cannot stand in for the one meant
+    cd "$work"
+    PYTHONPATH="$1" python -c 'import agrad; print("agrad from", agrad.__file__, "compiled:", agrad.COMPILED)'
+    PYTHONPATH="$1" python "$here/benchmarks/suite.py" "${args[@]}"
 }
-echo "== compiled with Cython (untyped) =="
-run "$work"
+echo "== compiled core =="
+run "$work/site"
 echo "== interpreted =="
-run "$here"
+run ""

@@ -184,6 +184,7 @@ def main(argv=None):
             + (f"; commit {env['commit']}" if env.get("commit") else "")
             + (f"; {args.threads} thread(s) for BLAS and torch" if args.threads else "")
         )
+        print(f"agrad: {env.get('agrad_core')}")
         results = {}
         for letter in args.scenario:
             module = importlib.import_module(SCENARIOS[letter])
