@@ -5,10 +5,10 @@
                                            # compiler; pip fetches Cython for the build)
 
 The compiled core is the same source: Cython compiles the modules below as they are, reading
-the ``.pxd`` files beside them (Tensor's, Node's and Backend's fields as C struct members) and
-the ``@cython.locals`` declarations in them. ``agrad.COMPILED`` says which one runs. An editable
-install is never compiled (``_build/backend.py`` refuses): compiled modules beside their sources
-would keep running the old code after an edit.
+the ``.pxd`` files beside them (the fields of Tensor, Node, Backend and Primitive as C struct
+members) and the ``@cython.locals`` declarations in them. ``agrad.COMPILED`` says which one
+runs. An editable install is never compiled (``_build/backend.py`` refuses): compiled modules
+beside their sources would keep running the old code after an edit.
 """
 
 import glob

@@ -70,7 +70,28 @@ def _intern1(table, m):
 _SCALARS = (bool, int, float, complex)
 
 
-class Primitive:
+class _PrimitiveBase:
+    """A Primitive's fields, apart from its methods (as ``_tensor._TensorBase`` for Tensor: the
+    compiled core's extension type, ``_op.pxd``; ``Primitive`` stays a Python class, whose
+    ``__call__`` anomaly mode swaps)."""
+
+    __slots__ = (
+        "complex_grad",
+        "promotes",
+        "promote_from",
+        "name",
+        "forward",
+        "vjp",
+        "saves",
+        "differentiable",
+        "_save_in",
+        "_save_out",
+        "selective",
+        "direct",
+    )
+
+
+class Primitive(_PrimitiveBase):
     """A differentiable (or declared non-differentiable) operation. See the module docstring.
 
     Parameters
@@ -99,22 +120,7 @@ class Primitive:
         arguments declares it keyword-only, after them).
     """
 
-    __slots__ = (
-        "complex_grad",
-        "promotes",
-        "promote_from",
-        "name",
-        "forward",
-        "vjp",
-        "saves",
-        "differentiable",
-        "_save_in",
-        "_save_out",
-        "selective",
-        "direct",
-        "__wrapped__",
-        "__dict__",
-    )
+    __slots__ = ("__wrapped__", "__dict__")  # (the fields are _PrimitiveBase's)
 
     def __init__(
         self,
@@ -187,11 +193,20 @@ class Primitive:
 _NONE = object()  # an argument not given
 
 
-@cython.locals(t=_TensorBase, node=Node, xt=_TensorBase, at=_TensorBase, bt=_TensorBase, bk=Backend)
+@cython.locals(
+    t=_TensorBase,
+    node=Node,
+    xt=_TensorBase,
+    at=_TensorBase,
+    bt=_TensorBase,
+    bk=Backend,
+    pr=_PrimitiveBase,
+)
 def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
     """``prim(*args, **static)``: ``Primitive.__call__`` itself, and what Tensor's operators
     call directly (a function call: 0.1 µs less than one through an instance). One Tensor, or
     two (or a real Tensor and a float/int), skip the argument loop and its checks."""
+    pr = prim  # (typed in the compiled core, as xt below)
     try:
         if y is _NONE:  # one argument
             if x is _NONE:
@@ -202,11 +217,11 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
                 bk = xt._bk
                 raw = xt._data
                 if static:
-                    out = prim.forward(bk.xp, raw, **static)
-                elif prim.direct is not None:  # forward is `return xp.<direct>(x)`: skip a frame
-                    out = getattr(bk.xp, prim.direct)(raw)
+                    out = pr.forward(bk.xp, raw, **static)
+                elif pr.direct is not None:  # forward is `return xp.<direct>(x)`: skip a frame
+                    out = getattr(bk.xp, pr.direct)(raw)
                 else:
-                    out = prim.forward(bk.xp, raw)
+                    out = pr.forward(bk.xp, raw)
                 if not isinstance(out, tuple):
                     if bk.fix is not None and type(out) is not bk.array_type:
                         out = bk.fix(out)
@@ -214,7 +229,7 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
                     t._data = out
                     t._bk = bk
                     t._dev = dev = xt._dev
-                    if xt.requires_grad and prim.differentiable and GRAD_ENABLED.get():
+                    if xt.requires_grad and pr.differentiable and GRAD_ENABLED.get():
                         # _record for one argument, inlined: this is every unary op's path
                         dt = raw.dtype
                         if out.dtype is dt or bk.floating(out.dtype):
@@ -228,8 +243,8 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
                             node.parents = (x if n is None else n,)
                             m = (raw.shape, dt)
                             node.meta = bk.meta1.get(m) or _intern1(bk.meta1, m)
-                            node.saved = (raw,) if prim._save_in else (None,)
-                            node.out = out if prim._save_out else None
+                            node.saved = (raw,) if pr._save_in else (None,)
+                            node.out = out if pr._save_out else None
                             node.static = static
                             node.nout = 1
                             node.retained = node.hooks = None  # as Node.__init__ does
@@ -278,11 +293,11 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
                 fast = False
             if fast and bk.ctx is None:
                 if static:
-                    out = prim.forward(bk.xp, ra, rb, **static)
-                elif prim.direct is not None:
-                    out = getattr(ns, prim.direct)(ra, rb)
+                    out = pr.forward(bk.xp, ra, rb, **static)
+                elif pr.direct is not None:
+                    out = getattr(ns, pr.direct)(ra, rb)
                 else:
-                    out = prim.forward(bk.xp, ra, rb)
+                    out = pr.forward(bk.xp, ra, rb)
                 if isinstance(out, tuple):
                     return prim._finish((a, b), [ra, rb], static, out, bk, dev, ga or gb)
                 if bk.fix is not None and type(out) is not bk.array_type:
@@ -291,7 +306,7 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
                 t._data = out
                 t._bk = bk
                 t._dev = dev
-                if (ga or gb) and prim.differentiable and GRAD_ENABLED.get():
+                if (ga or gb) and pr.differentiable and GRAD_ENABLED.get():
                     # _record for two arguments, inlined: every binary op comes here
                     if ga:
                         n = at._node
@@ -317,14 +332,14 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
                         node.parents = (pa, pb)
                         m = (ra.shape if ga else None, rb.shape if gb else None, dt)
                         node.meta = bk.meta.get(m) or _intern2(bk.meta, m)
-                        if prim._save_in:
+                        if pr._save_in:
                             node.saved = (ra, rb)
                         else:  # Python scalars are always kept: VJPs may need them
                             node.saved = (
                                 None if ta is not float and ta is not int else a,
                                 None if tb is not float and tb is not int else b,
                             )
-                        node.out = out if prim._save_out else None
+                        node.out = out if pr._save_out else None
                         node.static = static
                         node.nout = 1
                         node.retained = node.hooks = None  # as Node.__init__ does

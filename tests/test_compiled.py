@@ -41,6 +41,7 @@ def pxd_fields(name: str, cls: str) -> set[str]:
         ("_tensor", "_TensorBase", _tensor._TensorBase.__slots__),
         ("_tape", "Node", _tape.Node.__slots__),
         ("_backend", "Backend", _backend.Backend.__slots__),
+        ("_op", "_PrimitiveBase", _op._PrimitiveBase.__slots__),
     ],
 )
 def test_the_pxd_declares_every_slot_and_nothing_else(name, cls, slots):
@@ -57,10 +58,12 @@ def test_the_pxd_declares_every_slot_and_nothing_else(name, cls, slots):
 
 def test_the_subclasses_add_no_fields():
     """Tensor, nn.Parameter and the CuPy backend add methods only: compiled, their instances
-    are the extension types' layout, and ``__class__`` can move between them."""
+    are the extension types' layout, and ``__class__`` can move between them (Primitive adds
+    a ``__dict__``, for ``functools.wraps`` and ``custom_vjp``'s own attributes)."""
     assert ag.Tensor.__slots__ == ()
     assert ag.nn.Parameter.__slots__ == ()
     assert _backend._CupyBackend.__slots__ == ()
+    assert _op.Primitive.__slots__ == ("__wrapped__", "__dict__")  # functools.wraps, custom_vjp
 
 
 def test_compiled_says_which_core_runs():
