@@ -11,6 +11,7 @@ import importlib.util
 import pathlib
 import re
 import sys
+import types
 
 import pytest
 
@@ -90,32 +91,46 @@ def test_an_unset_field_reads_as_its_default_either_way():
 
 
 # ---- the build backend (_build/backend.py) ---------------------------------------------------
-# Its own rules, around setuptools' hooks (a stand-in here; ci/compiled.sh runs the real build).
-class FakeSetuptools:
-    def __init__(self):
-        self.built = []
+# Its own rules, around setuptools' hooks: setuptools is a stand-in here (the environment need
+# not have it: Python 3.12's venvs do not), and ci/compiled.sh runs the real build.
+def fake_build_meta():
+    meta = types.ModuleType("setuptools.build_meta")
+    meta.built = []
 
-    def get_requires_for_build_wheel(self, config_settings=None):
-        return ["wheel-of-setuptools"]
+    def hook(result, record=None):
+        def fn(*args, **kwargs):
+            if record:
+                meta.built.append(record)
+            return result
 
-    def get_requires_for_build_editable(self, config_settings=None):
-        return ["editable-of-setuptools"]
+        return fn
 
-    def build_wheel(self, wheel_directory, config_settings=None, metadata_directory=None):
-        self.built.append("wheel")
-        return "agrad.whl"
-
-    def build_editable(self, wheel_directory, config_settings=None, metadata_directory=None):
-        self.built.append("editable")
-        return "agrad-editable.whl"
+    meta.get_requires_for_build_wheel = hook(["wheel-of-setuptools"])
+    meta.get_requires_for_build_editable = hook(["editable-of-setuptools"])
+    meta.build_wheel = hook("agrad.whl", "wheel")
+    meta.build_editable = hook("agrad-editable.whl", "editable")
+    meta.build_sdist = hook("agrad.tar.gz", "sdist")
+    meta.__all__ = [
+        "get_requires_for_build_wheel",
+        "get_requires_for_build_editable",
+        "build_wheel",
+        "build_editable",
+        "build_sdist",
+    ]
+    return meta
 
 
 @pytest.fixture
 def build_backend(monkeypatch):
+    meta = fake_build_meta()
+    package = types.ModuleType("setuptools")
+    package.build_meta = meta
+    monkeypatch.setitem(sys.modules, "setuptools", package)
+    monkeypatch.setitem(sys.modules, "setuptools.build_meta", meta)
     spec = importlib.util.spec_from_file_location("agrad_build_backend", ROOT / "_build/backend.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    monkeypatch.setattr(mod, "_setuptools", FakeSetuptools())
+    assert mod._setuptools is meta
     return mod
 
 
@@ -139,6 +154,7 @@ def test_a_compiled_editable_install_is_refused(build_backend, monkeypatch):
     with pytest.raises(SystemExit, match=msg):
         build_backend.build_editable("dist")
     assert build_backend._setuptools.built == ["editable"]  # only the one before
+    assert build_backend.build_sdist("dist") == "agrad.tar.gz"  # setuptools' own hook
 
 
 def test_a_compiled_build_without_cython_says_how_to_get_it(build_backend, monkeypatch):
