@@ -165,3 +165,18 @@ def test_a_compiled_build_without_cython_says_how_to_get_it(build_backend, monke
     monkeypatch.delenv("AGRAD_COMPILE")
     assert build_backend.build_wheel("dist") == "agrad.whl"  # pure Python needs no Cython
     assert build_backend._setuptools.built == ["wheel"]
+
+
+def test_the_sdist_carries_the_build_backend():
+    """pyproject.toml names an in-tree backend (backend-path): an sdist without it cannot be
+    built (found by building one); MANIFEST.in includes it."""
+    text = (ROOT / "pyproject.toml").read_text()  # (read by hand: no tomllib on Python 3.10)
+    backend = re.search(r'^build-backend = "([\w.]+)"', text, re.M).group(1)
+    paths = re.findall(r'"([^"]+)"', re.search(r"^backend-path = \[(.*)\]", text, re.M).group(1))
+    module = backend.replace(".", "/") + ".py"
+    included = {
+        line.split(None, 1)[1].strip()
+        for line in (ROOT / "MANIFEST.in").read_text().splitlines()
+        if line.startswith("include ")
+    }
+    assert paths and all(f"{path}/{module}" in included for path in paths)
