@@ -23,7 +23,8 @@ python - <<'PY'
 import agrad
 
 where = agrad.__file__
-assert "site-packages" in where, f"agrad imported from {where}, not from the install"
+if "site-packages" not in where:
+    raise SystemExit(f"ci/compiled.sh: agrad imported from {where}, not from the install")
 if not agrad.COMPILED:
     raise SystemExit(f"ci/compiled.sh: agrad at {where} is not compiled (agrad.COMPILED False)")
 print(f"::: agrad compiled, from {where}")
