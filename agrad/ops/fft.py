@@ -410,11 +410,14 @@ def _freq(op, n, d, dtype, device, backend):
     if rdt is not None:
         kwargs["dtype"] = rdt
     fn = getattr(bk.module.fft, op)
-    if bk.ctx is None:
-        data = fn(int(n), device=dev, **kwargs)
-    else:  # pragma: no cover - CuPy: array-api-compat's wrapper takes only device="cpu"
-        with bk.ctx(dev):
+    if bk.name == "cupy":  # pragma: no cover - needs a CUDA device
+        # array-api-compat's CuPy wrapper takes only device="cpu", and CuPy makes arrays on
+        # the current device: make dev current (a cupy.cuda.Device is its own context). Not
+        # bk.ctx: with one visible GPU the backend runs without it, and the wrapper refused.
+        with dev:
             data = fn(int(n), **kwargs)
+    else:
+        data = fn(int(n), device=dev, **kwargs)
     return _finish(data, bk, False, op)
 
 
