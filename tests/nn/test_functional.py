@@ -502,6 +502,50 @@ def test_cross_entropy_one_op_agrees_with_the_composite(backend, rng, shape, axi
     assert np.all(res[0][1][ignored] == 0)
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_without_masks_when_every_target_is_a_class(backend, rng, reduction):
+    # the class-range check tells the op that no target is ignored (ignore_index not a class,
+    # every target in [0, C)): the op then skips the masks. With ignore_index=1 and no target
+    # equal to it, the op keeps them: both forms give the same values and gradients, exact
+    # against NumPy and finite differences
+    x = rng.normal(size=(6, 3)) * 2
+    target = np.array([0, 2, 2, 0, 2, 0])
+    res = []
+    for ignore, no_masks in ((-100, True), (7, True), (1, False)):
+        u = t(x, backend, requires_grad=True)
+        out = F.cross_entropy(u, ti(target, backend), reduction=reduction, ignore_index=ignore)
+        node = out._node if reduction != "sum" else out._node.parents[0]  # (sum of the op)
+        assert node.prim.name == "cross_entropy" and node.static["all_valid"] is no_masks
+        ag.sum(out).backward()
+        res.append((out.numpy(), u.grad.numpy()))
+    nll = -np_log_softmax(x, 1)[np.arange(6), target]
+    for value, grad in res:
+        np.testing.assert_allclose(value, np_reduce(nll, reduction), rtol=1e-12)
+        np.testing.assert_allclose(grad, res[0][1], rtol=1e-12, atol=1e-15)
+    softmax = np.exp(np_log_softmax(x, 1))
+    want = softmax - np.eye(3)[target]
+    if reduction == "mean":
+        want /= 6
+    np.testing.assert_allclose(res[0][1], want, rtol=1e-12, atol=1e-15)
+
+    def f(u):
+        return F.cross_entropy(u, ti(target, backend), reduction=reduction)
+
+    assert gradcheck(f, t(x, backend))
+    assert gradgradcheck(f, t(x, backend))
+
+
+def test_cross_entropy_of_an_empty_batch(backend):
+    # no targets: the mean is 0 / 0 (NaN, as torch) and the gradient is empty
+    u = t(np.zeros((0, 3)), backend, requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        out = F.cross_entropy(u, ti(np.zeros(0, np.int64), backend))
+    assert math.isnan(float(out))
+    assert F.cross_entropy(u, ti(np.zeros(0, np.int64), backend), reduction="sum").numpy() == 0
+    ag.sum(F.cross_entropy(u, ti(np.zeros(0, np.int64), backend), reduction="none")).backward()
+    assert u.grad.shape == (0, 3)
+
+
 @pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
 @pytest.mark.parametrize("bad", [3, -1, -7])
 def test_class_indices_outside_the_classes_are_an_error(backend, fn, bad):
