@@ -341,6 +341,30 @@ def test_numpy_fast_broadcast_to():
     assert number.dtype == np.asarray(2).dtype and number.tolist() == [2, 2]
 
 
+def test_numpy_fast_reshape_matches_the_compat_layer():
+    # agrad's NumPy namespace reshapes with the array's own method unless copy= is given:
+    # views where array-api-compat's reshape gives views, copies where it copies, its errors
+    import array_api_compat.numpy as compat
+
+    from agrad._backend import get_backend
+
+    xp = get_backend("numpy").xp
+    base = np.arange(24.0).reshape(4, 6)
+    for a, shape in ((base, (6, 4)), (base, (-1,)), (base.T, (24,)), (base[:, ::2], (3, 4))):
+        for copy in (None, True):
+            got, want = xp.reshape(a, shape, copy=copy), compat.reshape(a, shape, copy=copy)
+            np.testing.assert_array_equal(got, want)
+            assert got.shape == want.shape and got.dtype == want.dtype
+            assert np.shares_memory(got, a) == np.shares_memory(want, a)
+    assert np.shares_memory(xp.reshape(base, (24,), copy=False), base)  # a view, as asked
+    with pytest.raises(ValueError, match="copy"):  # no view of a transposed array: as compat
+        xp.reshape(base.T, (24,), copy=False)
+    with pytest.raises(ValueError):  # NumPy's own error for a wrong size
+        xp.reshape(base, (5, 5))
+    scalar = xp.reshape(np.float32(2.0), (1, 1))  # a NumPy scalar (0-d results are some)
+    assert scalar.shape == (1, 1) and scalar.dtype == np.float32
+
+
 @pytest.mark.parametrize("dtype", ["bool", "int8", "uint16", "int64", "float16", "float32", "c8"])
 def test_numpy_fast_ones_and_likes_match_numpy(dtype):
     from agrad._backend import get_backend
