@@ -387,6 +387,12 @@ def _remainder_signed_zero(remainder, x1, x2):
     return out
 
 
+def _long_indices(take_along_axis, x, indices, /, *, axis=-1):
+    """torch's take_along_dim (a gather) takes int64 indices only; the standard, any integer
+    dtype (int32 or uint8 class labels, say)."""
+    return take_along_axis(x, indices.long(), axis=axis)
+
+
 def _remainder_floored(remainder, x1, x2):
     """CuPy's floating remainder is x1 - floor(x1 / x2) * x2: remainder(1, 1e-300) is 7e-17
     (not 9e-301), an infinite x2 gives NaN (the standard: x1, or x2 when the signs differ),
@@ -428,7 +434,7 @@ def _floor_divide_quotient_sign(floor_divide, x1, x2):  # pragma: no cover - JAX
 # Where a library's own function departs from the standard, agrad's namespace for it uses a
 # corrected one (found by tests/test_semantics.py against array-api-strict).
 _NAMESPACE_FIXES = {
-    "torch": {"remainder": _remainder_signed_zero},
+    "torch": {"remainder": _remainder_signed_zero, "take_along_axis": _long_indices},
     "cupy": {"remainder": _remainder_floored},
     "jax": {"remainder": _remainder_divisor_sign, "floor_divide": _floor_divide_quotient_sign},
 }

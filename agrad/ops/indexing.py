@@ -63,6 +63,10 @@ def _raw_key(x: Tensor, key, op):
             kind = _kind(bk, k, op)
             if kind == "mask":
                 used += len(k.shape) - 1
+            elif kind == "array" and bk.name == "torch":
+                # torch reads a uint8 array as a boolean mask and refuses int8/int16: integer
+                # indices of any dtype mean positions, as in the standard (int64 is torch's own)
+                k = k.long()
             arrays = arrays or kind in ("array", "mask")
         used += kind in ("int", "slice", "array", "mask")
         parts.append(k)

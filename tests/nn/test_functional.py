@@ -535,6 +535,22 @@ def test_cross_entropy_without_masks_when_every_target_is_a_class(backend, rng, 
     assert gradgradcheck(f, t(x, backend))
 
 
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "int32", "int64"])
+def test_cross_entropy_class_indices_of_any_integer_dtype(backend, dtype):
+    # class labels are often int32 or uint8; torch's gather takes int64 only
+    x = np.random.default_rng(3).normal(size=(4, 3))
+    target = np.array([0, 2, 1, 2])
+    res = []
+    for dt in (dtype, "int64"):
+        u = t(x, backend, requires_grad=True)
+        out = F.cross_entropy(u, ag.asarray(target.astype(dt), backend=backend))
+        out.backward()
+        res.append((float(out), u.grad.numpy()))
+    assert res[0][0] == pytest.approx(-np.mean(np_log_softmax(x, 1)[np.arange(4), target]))
+    assert res[0][0] == res[1][0]
+    np.testing.assert_array_equal(res[0][1], res[1][1])
+
+
 def test_cross_entropy_of_an_empty_batch(backend):
     # no targets: the mean is 0 / 0 (NaN, as torch) and the gradient is empty
     u = t(np.zeros((0, 3)), backend, requires_grad=True)

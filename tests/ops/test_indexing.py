@@ -201,6 +201,33 @@ def test_take_along_axis(backend, rng, shape, indices, axis):
     assert gradgradcheck(f, t(x_np, backend))
 
 
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "int32", "int64"])
+def test_integer_indices_of_every_dtype_are_positions(backend, rng, dtype):
+    # the standard's integer indices may have any integer dtype. torch reads a uint8 array as
+    # a boolean mask (here of the axis's length, so it would pick silently: x[[1, 0, 1]] gave
+    # x[0], x[2]) and refuses int8/int16 (its gather, behind take_along_axis, int32 too)
+    x_np = rng.normal(size=(3, 4))
+    idx = np.array([1, 0, 1])
+    cases = [
+        (lambda x, i: x[i], lambda: x_np[idx]),
+        (lambda x, i: ag.take(x, i, axis=0), lambda: np.take(x_np, idx, axis=0)),
+        (
+            lambda x, i: ag.take_along_axis(x, ag.reshape(i, (3, 1)), axis=1),
+            lambda: np.take_along_axis(x_np, idx.reshape(3, 1), axis=1),
+        ),
+    ]
+    for op, want in cases:
+        grads = []
+        for dt in (dtype, "int64"):  # the gradient as int64 indices give it
+            x = t(x_np, backend, requires_grad=True)
+            out = op(x, ag.asarray(idx.astype(dt), backend=backend))
+            np.testing.assert_array_equal(out.numpy(), want())
+            ag.sum(out).backward()
+            grads.append(x.grad.numpy())
+        np.testing.assert_array_equal(grads[0], grads[1])
+        assert grads[0].sum() == out.size  # (one per element picked)
+
+
 def test_take_along_axis_gradient_accumulates(backend):
     x = t(np.arange(6.0).reshape(2, 3), backend, requires_grad=True)
     idx = ag.asarray(np.array([[0, 0, 2, 0], [1, 1, 1, 1]]), backend=backend)
