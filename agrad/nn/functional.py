@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 
+from .._dtypes import DTYPES
 from .._info import isdtype
 from .._op import primitive
 from .._tensor import Tensor
@@ -58,6 +59,7 @@ __all__ = [
 ]
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INT64 = DTYPES["int64"]
 _REDUCTIONS = ("none", "mean", "sum")
 
 
@@ -512,7 +514,11 @@ def _class_axis(input: Tensor, axis: int, fn: str) -> int:
     return _norm_axis(axis, input.ndim, fn)
 
 
-def _check_index_target(input, target, axis, fn):
+def _index_target(input, target, axis, fn) -> Tensor:
+    """``target``, checked as class indices for ``input``, as int64: labels of a narrower or
+    unsigned dtype (uint8, int32 ...) would be compared and matched against the classes in
+    their own dtype, where 300 classes or an ignore_index of -100 do not fit (a uint8 arange of
+    300 wraps: a silently wrong class), and torch gathers by int64 indices only."""
     if not isdtype(target.dtype, "integral"):
         raise TypeError(
             f"agrad.nn.functional.{fn}: class-index target must have an integer dtype, got "
@@ -525,6 +531,7 @@ def _check_index_target(input, target, axis, fn):
             f"agrad.nn.functional.{fn}: class-index target shape {tuple(target.shape)} must be "
             f"the input shape {tuple(input.shape)} without axis {axis}, i.e. {want}"
         )
+    return target if target.dtype == _INT64 else astype(target, _INT64)
 
 
 def _check_class_range(target, n_classes, ignore_index, fn) -> bool:
@@ -605,7 +612,7 @@ def nll_loss(
     input = _floating(input, fn)
     target = _tensor(target, fn, "target")
     axis = _class_axis(input, axis, fn)
-    _check_index_target(input, target, axis, fn)
+    target = _index_target(input, target, axis, fn)
     _check_class_range(target, input.shape[axis], ignore_index, fn)
     if weight is not None:
         weight = _check_weight(weight, input.shape[axis], fn)
@@ -719,7 +726,7 @@ def cross_entropy(
         if reduction == "mean":
             return _sum(loss) / float(loss.size) if loss.size else _sum(loss) * math.nan
         return _reduce(loss, reduction)
-    _check_index_target(input, target, axis, fn)
+    target = _index_target(input, target, axis, fn)
     # (an empty batch takes the masked form: its mean is 0 / 0, NaN as in torch, as before)
     all_valid = _check_class_range(target, n_classes, ignore_index, fn) and target.size != 0
     if weight is None and not label_smoothing and n_classes:

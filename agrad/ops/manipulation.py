@@ -330,7 +330,10 @@ def repeat(x, repeats, /, *, axis=None):
     xp, raw = x._bk.xp, reps._data
     if bool(xp.any(raw < 0)):
         raise ValueError("agrad.repeat: repeats must be non-negative")
-    idx = xp.repeat(xp.arange(n, dtype=raw.dtype, device=raw.device), raw)
+    # positions and counts as int64: in the counts' own dtype a uint8 arange of 300 positions
+    # wraps, and torch repeats by int64 counts only
+    i64 = x._bk.raw_dtype("int64")
+    idx = xp.repeat(xp.arange(n, dtype=i64, device=raw.device), xp.astype(raw, i64))
     if x._bk.fix is not None:
         idx = x._bk.fix(idx)
     return take(x, _wrap(idx, x._bk, x._dev), axis=axis)

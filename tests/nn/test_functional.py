@@ -536,19 +536,47 @@ def test_cross_entropy_without_masks_when_every_target_is_a_class(backend, rng, 
 
 
 @pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "int32", "int64"])
-def test_cross_entropy_class_indices_of_any_integer_dtype(backend, dtype):
-    # class labels are often int32 or uint8; torch's gather takes int64 only
+def test_class_indices_of_any_integer_dtype(backend, dtype):
+    # class labels are often int32 or uint8: every form of the losses takes them as int64
+    # labels (torch's gather takes int64 only; array-api-strict refuses comparing uint8 with
+    # the default ignore_index of -100)
     x = np.random.default_rng(3).normal(size=(4, 3))
     target = np.array([0, 2, 1, 2])
-    res = []
-    for dt in (dtype, "int64"):
+    w = ag.asarray(np.array([1.0, 2.0, 0.5]), backend=backend)
+    losses = [
+        lambda u, y: F.cross_entropy(u, y),
+        lambda u, y: F.cross_entropy(u, y, reduction="none"),
+        lambda u, y: F.cross_entropy(u, y, weight=w),
+        lambda u, y: F.cross_entropy(u, y, label_smoothing=0.1),
+        lambda u, y: F.cross_entropy(u, y, ignore_index=1),
+        lambda u, y: F.nll_loss(u, y),
+    ]
+    for loss in losses:
+        res = []
+        for dt in (dtype, "int64"):
+            u = t(x, backend, requires_grad=True)
+            out = loss(u, ag.asarray(target.astype(dt), backend=backend))
+            ag.sum(out).backward()
+            res.append((out.numpy(), u.grad.numpy()))
+        np.testing.assert_array_equal(res[0][0], res[1][0])
+        np.testing.assert_array_equal(res[0][1], res[1][1])
+    mean = float(F.cross_entropy(t(x, backend), ag.asarray(target.astype(dtype), backend=backend)))
+    assert mean == pytest.approx(-np.mean(np_log_softmax(x, 1)[np.arange(4), target]))
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_uint8_labels_of_more_than_256_classes(backend, fn):
+    # matched against the classes in uint8, class 261 was also class 5 (a uint8 arange of 300
+    # wraps): a silently wrong gradient
+    x = np.random.default_rng(4).normal(size=(2, 300))
+    target = np.array([44, 5])
+    grads = []
+    for dt in ("uint8", "int64"):
         u = t(x, backend, requires_grad=True)
-        out = F.cross_entropy(u, ag.asarray(target.astype(dt), backend=backend))
-        out.backward()
-        res.append((float(out), u.grad.numpy()))
-    assert res[0][0] == pytest.approx(-np.mean(np_log_softmax(x, 1)[np.arange(4), target]))
-    assert res[0][0] == res[1][0]
-    np.testing.assert_array_equal(res[0][1], res[1][1])
+        getattr(F, fn)(u, ag.asarray(target.astype(dt), backend=backend)).backward()
+        grads.append(u.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert grads[0][1, 261] >= 0  # no -1/2 of a picked class there
 
 
 def test_cross_entropy_of_an_empty_batch(backend):

@@ -148,6 +148,19 @@ def test_repeat_with_array_repeats(backend, rng, axis):
     np.testing.assert_array_equal(x.grad.numpy(), expected)
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int32"])
+def test_repeat_counts_of_any_integer_dtype(backend, dtype):
+    # 300 positions do not fit uint8 (its arange wraps: position 261 read as 5), and torch
+    # repeats by int64 counts only
+    x_np = np.arange(300.0)
+    counts = (np.arange(300) % 3).astype(dtype)
+    x = t(x_np, backend, requires_grad=True)
+    y = repeat(x, ag.asarray(counts, backend=backend))
+    np.testing.assert_array_equal(y.numpy(), np.repeat(x_np, counts.astype(np.int64)))
+    ag.sum(y).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), counts.astype(float))
+
+
 def test_unstack_returns_a_tuple_and_unused_outputs_get_no_gradient(backend, rng):
     x_np = rng.normal(size=(3, 2))
     x = t(x_np, backend, requires_grad=True)
