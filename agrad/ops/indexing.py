@@ -399,12 +399,12 @@ def take_along_axis(x, indices, /, *, axis=-1):
     for d in range(x.ndim):
         if d == axis:
             key.append(indices)
-        else:
+        else:  # the positions along the other axes, in int64 (in uint8 300 rows would wrap)
             shape = [1] * x.ndim
             shape[d] = x.shape[d]
             key.append(
                 reshape(
-                    arange(x.shape[d], dtype=indices.dtype, device=x.device, backend=x._bk),
+                    arange(x.shape[d], dtype="int64", device=x.device, backend=x._bk),
                     tuple(shape),
                 )
             )

@@ -228,6 +228,21 @@ def test_integer_indices_of_every_dtype_are_positions(backend, rng, dtype):
         assert grads[0].sum() == out.size  # (one per element picked)
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_take_along_axis_with_narrow_indices_along_a_long_axis(backend, dtype):
+    # the positions along the other axes were made in the indices' dtype: in uint8, rows
+    # 256-299 of 300 read rows 0-43 (a silently wrong pick)
+    x_np = np.arange(600.0).reshape(300, 2)
+    idx = (np.arange(300) % 2).astype(dtype).reshape(300, 1)
+    x = t(x_np, backend, requires_grad=True)
+    out = ag.take_along_axis(x, ag.asarray(idx, backend=backend), axis=1)
+    np.testing.assert_array_equal(out.numpy(), np.take_along_axis(x_np, idx, axis=1))
+    ag.sum(out).backward()
+    want = np.zeros_like(x_np)
+    want[np.arange(300), idx[:, 0]] = 1.0
+    np.testing.assert_array_equal(x.grad.numpy(), want)
+
+
 def test_take_along_axis_gradient_accumulates(backend):
     x = t(np.arange(6.0).reshape(2, 3), backend, requires_grad=True)
     idx = ag.asarray(np.array([[0, 0, 2, 0], [1, 1, 1, 1]]), backend=backend)
