@@ -24,6 +24,8 @@ try:  # the compiled core's declarations (no-ops interpreted; see agrad/_cython.
 except ImportError:
     from . import _cython as cython
 
+import numpy as np
+
 from . import _tensor as _tensor_module
 from ._backend import Backend
 from ._tape import GRAD_ENABLED, Node, _new_node, _next_seq
@@ -467,8 +469,10 @@ def _check_kinds(name, args):
 
 
 def _check_scalars(name, args, ref):
-    """Python scalars combine with tensors within a kind only (the standard's rule)."""
-    kind = ref._bk.dtype(ref._data.dtype).kind
+    """Python scalars combine with tensors within a kind only (the standard's rule), and a
+    Python int with an integer tensor only where its dtype holds it."""
+    dt = ref._bk.dtype(ref._data.dtype)
+    kind = dt.kind
     if kind == "real floating":  # the common case: only bool and complex scalars are wrong
         for a in args:
             t = type(a)
@@ -478,7 +482,8 @@ def _check_scalars(name, args, ref):
     if kind == "bool" and len(args) > 2:  # where(cond, x, 0.0): check against x, not cond
         for a in args[1:]:
             if isinstance(a, Tensor):
-                kind = a.dtype.kind
+                dt = a.dtype
+                kind = dt.kind
                 break
         else:
             raise TypeError(
@@ -490,6 +495,29 @@ def _check_scalars(name, args, ref):
         t = type(a)
         if (t is float or t is int or t is bool or t is complex) and not _kind_ok(a, kind):
             _scalar_error(name, a, kind)
+        if t is int and kind in ("signed integer", "unsigned integer"):
+            _check_int_range(name, a, dt)
+
+
+def _check_int_range(
+    name, a, dt, fix="convert the tensor to a wider dtype first, e.g. ag.astype(x, ag.int64)"
+):
+    """A Python int outside an integer dtype's range: the standard leaves the result unspecified
+    and the backends disagree (NumPy and array-api-strict raise, torch wraps: uint8 ``x < -1``
+    compared with 255), so agrad refuses it everywhere."""
+    bounds = _INT_BOUNDS.get(dt)
+    if bounds is None:
+        info = np.iinfo(np.dtype(dt.name))
+        bounds = _INT_BOUNDS[dt] = (int(info.min), int(info.max))
+    if not bounds[0] <= a <= bounds[1]:
+        raise OverflowError(
+            f"agrad.{name}: the Python int {a} does not fit the dtype {dt.name} "
+            f"(from {bounds[0]} to {bounds[1]}), and backends differ on such a value (NumPy "
+            f"raises, torch wraps it around): {fix}."
+        )
+
+
+_INT_BOUNDS: dict = {}
 
 
 def _scalar_error(name, a, kind):

@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 from .._backend import backend_of_array, move, resolve
-from .._op import Primitive
+from .._dtypes import canonical
+from .._op import Primitive, _check_int_range
 from .._tape import GRAD_ENABLED, Node
 from .._tensor import Tensor, _check_can_require_grad, _wrap, ops
 
@@ -172,7 +173,15 @@ def empty(shape, *, dtype=None, device=None, backend=None, requires_grad=False) 
 
 def full(shape, fill_value, *, dtype=None, device=None, backend=None, requires_grad=False):
     """A tensor filled with ``fill_value`` (see :func:`asarray` for ``device=``/``backend=``)."""
+    if type(fill_value) is int and dtype is not None:
+        _check_fill("full", fill_value, canonical(dtype))
     return _create("full", (shape, fill_value), {}, dtype, device, backend, requires_grad)
+
+
+def _check_fill(fname, value, dt):
+    """An int fill value must fit an integer dtype (torch wrapped -1 to 255 in uint8)."""
+    if dt is not None and dt.kind in ("signed integer", "unsigned integer"):
+        _check_int_range(fname, value, dt, "ask for a dtype that holds it, e.g. dtype=ag.int64")
 
 
 def arange(
@@ -235,6 +244,8 @@ def _like(fname, x, args, dtype, device, backend, requires_grad):
             dt = dtype if dtype is not None else bk.dtype(raw.dtype)
             return _create(base, (tuple(raw.shape), *args), {}, dt, to_dev, to_bk, requires_grad)
         dev = to_dev if to_dev is not None else dev
+    if fname == "full_like" and type(args[0]) is int:
+        _check_fill(fname, args[0], canonical(dtype) if dtype is not None else bk.dtype(raw.dtype))
     data = getattr(bk.module, fname)(raw, *args, dtype=bk.raw_dtype(dtype), device=dev)
     return _finish(data, bk, requires_grad, fname)
 

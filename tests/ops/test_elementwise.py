@@ -576,6 +576,45 @@ def test_other_scalar_kinds_with_a_float_tensor(backend):
     assert (2**x).dtype == ag.float32
 
 
+@pytest.mark.parametrize(
+    "dtype, value", [("uint8", 256), ("uint8", -1), ("int8", 128), ("int8", -129), ("int32", 2**31)]
+)
+def test_python_int_outside_an_integer_dtype_is_an_error_everywhere(backend, dtype, value):
+    # the standard leaves it unspecified, and the backends disagreed: NumPy raised, torch
+    # wrapped the value around (uint8 x < -1 compared x with 255: True for 1 and 200)
+    x = ag.asarray(np.array([1, 100], dtype=dtype), backend=backend)
+    pattern = (
+        rf"^agrad\.(\w+): the Python int {value} does not fit the dtype {dtype} "
+        rf"\(from -?\d+ to \d+\).*: convert the tensor to a wider dtype first, e\.g\. "
+        rf"ag\.astype\(x, ag\.int64\)\.$"
+    )
+    for expr, name in (
+        (lambda: x + value, "add"),
+        (lambda: value - x, "subtract"),
+        (lambda: x * value, "multiply"),
+        (lambda: x < value, "less"),
+        (lambda: x == value, "equal"),
+        (lambda: ag.maximum(x, value), "maximum"),
+        (lambda: ag.where(x > 1, x, value), "where"),
+    ):
+        with pytest.raises(OverflowError, match=pattern.replace(r"(\w+)", name)):
+            expr()
+    y = ag.asarray(np.array([1, 100], dtype=dtype), backend=backend)
+    with pytest.raises(OverflowError, match=pattern.replace(r"(\w+)", "add")):
+        y += value
+    fill = rf"^agrad\.(full|full_like): the Python int {value} does not fit the dtype {dtype} "
+    with pytest.raises(OverflowError, match=fill + r".*e\.g\. dtype=ag\.int64\.$"):
+        ag.full((2,), value, dtype=getattr(ag, dtype), backend=backend)
+    with pytest.raises(OverflowError, match=fill):
+        ag.full_like(x, value)
+    with pytest.raises(OverflowError, match=fill):  # x's dtype unless one is given
+        ag.full_like(ag.asarray(np.zeros(2), backend=backend), value, dtype=getattr(ag, dtype))
+    info = np.iinfo(dtype)  # the dtype's own bounds are fine
+    for edge in (int(info.min), int(info.max)):
+        assert (x == edge).numpy().tolist() == [False, edge == 100]
+        assert ag.maximum(x, edge).dtype == getattr(ag, dtype)
+
+
 def test_integer_tensors_with_python_ints_stay_integer(backend):
     xi = ag.asarray(np.array([1, 2, 3], dtype=np.int32), backend=backend)
     for out in (xi * 2, 2 + xi, xi - 1, xi // 2, xi % 2, xi**2, ag.maximum(xi, 2), -xi):
