@@ -453,18 +453,30 @@ _KIND_GROUP = {
 
 
 def _check_kinds(name, args):
-    """Tensors of different kinds (bool, integer, floating) do not promote in the standard."""
+    """Tensors of different kinds (bool, integer, floating) do not promote in the standard, nor
+    uint64 with a signed integer (no integer dtype holds both; NumPy gives float64)."""
     seen = {}
+    u64 = signed = None
     for a in args:
         if isinstance(a, Tensor):
             dt = a.dtype
             seen.setdefault(_KIND_GROUP[dt.kind], dt)
+            if dt.name == "uint64":
+                u64 = dt
+            elif dt.kind == "signed integer":
+                signed = dt
     if len(seen) > 1:
         got = " and ".join(f"{dt}" for dt in seen.values())
         raise TypeError(
             f"agrad.{name}: cannot combine {got} tensors: the Array API defines no promotion "
             "between bool, integer and floating dtypes. Convert one first, e.g. "
             "ag.astype(x, ag.float64)."
+        )
+    if u64 is not None and signed is not None:
+        raise TypeError(
+            f"agrad.{name}: cannot combine {u64} and {signed} tensors: no integer dtype holds "
+            "both, and the Array API defines no promotion for them (NumPy would give float64, "
+            "torch and array-api-strict refuse). Convert one first, e.g. ag.astype(x, ag.int64)."
         )
 
 

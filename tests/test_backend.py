@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import operator
 import sys
 import types
 
@@ -270,6 +271,24 @@ def test_like_functions_take_backend_and_device(backend):
     np.testing.assert_array_equal(f.numpy(), np.full((2, 3), 2.5))
     o = ag.ones_like(z, device=z.device)
     assert o.backend == backend and o.device == z.device
+
+
+def test_uint64_and_signed_integer_tensors_do_not_promote(backend):
+    # no integer dtype holds both: NumPy gave float64 (losing integers above 2**53), torch and
+    # array-api-strict raised their own errors
+    u = ag.asarray(np.array([1, 2], dtype=np.uint64), backend=backend)
+    for dt in ("int8", "int64"):
+        i = ag.asarray(np.array([1, 2], dtype=dt), backend=backend)
+        pattern = (
+            rf"^agrad\.(add|multiply|less): cannot combine uint64 and {dt} tensors: no integer "
+            r"dtype holds both.*ag\.astype\(x, ag\.int64\)\."
+        )
+        for op, a, b in ((operator.add, u, i), (operator.mul, i, u), (operator.lt, u, i)):
+            with pytest.raises(TypeError, match=pattern):
+                op(a, b)  # (the operators: + * <)
+    u8 = ag.asarray(np.array([1, 2], dtype=np.uint8), backend=backend)
+    if backend != "torch":  # (torch promotes no uint16-uint64 with other dtypes at all)
+        assert (u + u8).dtype == ag.uint64  # unsigned with unsigned: the standard's uint64
 
 
 def test_tensors_of_different_kinds_do_not_promote(backend):
