@@ -3,5 +3,5 @@
 cdef class Backend:
     cdef public object name, module, xp, fix, update, leaf_grad, array_type, multi_device
     cdef public object _to_agrad, _to_raw, _floating, real_dtypes, complex_dtypes, _index_add
-    cdef public object ctx, meta, meta1, xp2
+    cdef public object ctx, meta, meta1, xp2, promote_fix
     cdef object __weakref__

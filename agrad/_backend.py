@@ -71,6 +71,9 @@ class Backend:
     update : callable or None
         ``update(tensor, op_name, other) -> bool``: an unrecorded ``x op= y`` done on the
         array itself where no one else can see it (NumPy), else None.
+    promote_fix : callable or None
+        ``promote_fix(backend, raws, op_name) -> raws``: an op's arrays of mixed dtypes cast to
+        the standard's result dtype, for a library that refuses some promotions (torch).
     leaf_grad : callable or None
         ``leaf_grad(g, like)``: a leaf's gradient ``g`` as ``.grad`` keeps it, laid out like the
         leaf's array ``like`` (PyTorch's layout contract: a transposed or broadcast view is
@@ -101,6 +104,7 @@ class Backend:
         "meta",
         "meta1",
         "xp2",
+        "promote_fix",
         "__weakref__",
     )
 
@@ -122,6 +126,9 @@ class Backend:
         self.update = update
         self.leaf_grad = leaf_grad or fix
         self.ctx = None  # a device-context factory where the library needs one (CuPy)
+        # casts an op's tensors of mixed dtypes to the standard's result dtype where the library
+        # would not promote them itself (torch: uint16-uint64), else None
+        self.promote_fix = _PROMOTE_FIXES.get(name)
         # shared (shape, dtype) tuples of the nodes' ``meta`` (see agrad._op); per backend, as
         # dtypes of different libraries must not be compared
         self.meta: dict = {}
@@ -391,6 +398,29 @@ def _long_indices(take_along_axis, x, indices, /, *, axis=-1):
     """torch's take_along_dim (a gather) takes int64 indices only; the standard, any integer
     dtype (int32 or uint8 class labels, say)."""
     return take_along_axis(x, indices.long(), axis=axis)
+
+
+def _promote_wide_uints(bk, raws, op_name):
+    """torch promotes no uint16, uint32 or uint64 with another dtype ("Promotion for uint16,
+    uint32, uint64 types is not supported"), where the standard defines the result (uint16 with
+    int8 is int32): the tensors are cast to it first. Only an op's mixed-dtype path calls this."""
+    import torch
+
+    from ._info import _promote  # (_info imports this module)
+
+    tensors = [r for r in raws if isinstance(r, torch.Tensor)]
+    raw = {t.dtype for t in tensors}
+    if len(raw) < 2 or not raw & {torch.uint16, torch.uint32, torch.uint64}:
+        return raws
+    target = None
+    for t in tensors:
+        dt = bk.dtype(t.dtype)
+        target = dt if target is None else _promote(target, dt, op_name)
+    to = bk.raw_dtype(target)
+    return [r.to(to) if isinstance(r, torch.Tensor) and r.dtype != to else r for r in raws]
+
+
+_PROMOTE_FIXES = {"torch": _promote_wide_uints}
 
 
 def _remainder_floored(remainder, x1, x2):

@@ -392,10 +392,13 @@ def _call_any(prim, args, static):
             mixed = True
         elif scalars:
             _check_scalars(prim.name, args, ref)
-        if mixed and prim.promotes:
-            _check_kinds(prim.name, args[prim.promote_from :])
         bk = ref._bk
         dev = ref._dev
+        if mixed and prim.promotes:
+            k = prim.promote_from
+            _check_kinds(prim.name, args[k:])
+            if bk.promote_fix is not None:  # (torch refuses some of the standard's promotions)
+                raws = raws[:k] + bk.promote_fix(bk, raws[k:], prim.name)
         if bk.ctx is None:
             out = prim.forward(bk.xp, *raws, **static)
         else:  # pragma: no cover - CuPy: allocate on the inputs' device

@@ -273,6 +273,27 @@ def test_like_functions_take_backend_and_device(backend):
     assert o.backend == backend and o.device == z.device
 
 
+@pytest.mark.parametrize(
+    "u, i", [("uint8", "int8"), ("uint16", "int8"), ("uint16", "int32"), ("uint32", "int16")]
+)
+def test_unsigned_with_signed_integer_tensors_promote_as_the_standard_says(backend, u, i):
+    # torch refuses any promotion involving uint16, uint32 or uint64 ("not supported"); agrad
+    # casts both to the standard's dtype first (uint16 with int8 is int32)
+    x_np, y_np = np.array([1, 200], dtype=u), np.array([-3, 7], dtype=i)
+    want = ag.result_type(getattr(ag, u), getattr(ag, i))
+    x, y = ag.asarray(x_np, backend=backend), ag.asarray(y_np, backend=backend)
+    wide = x_np.astype(np.int64), y_np.astype(np.int64)
+    for op, ref in ((operator.add, np.add), (operator.mul, np.multiply), (ag.maximum, np.maximum)):
+        for a, b, ra, rb in ((x, y, *wide), (y, x, *wide[::-1])):
+            out = op(a, b)
+            assert out.dtype == want
+            np.testing.assert_array_equal(out.numpy(), ref(ra, rb))
+    assert (x == y).numpy().tolist() == [False, False]
+    cond = ag.asarray(np.array([True, False]), backend=backend)  # where's condition stays bool
+    np.testing.assert_array_equal(ag.where(cond, x, y).numpy(), [1, 7])
+    assert ag.where(cond, x, y).dtype == want
+
+
 def test_uint64_and_signed_integer_tensors_do_not_promote(backend):
     # no integer dtype holds both: NumPy gave float64 (losing integers above 2**53), torch and
     # array-api-strict raised their own errors
