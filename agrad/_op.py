@@ -24,10 +24,9 @@ try:  # the compiled core's declarations (no-ops interpreted; see agrad/_cython.
 except ImportError:
     from . import _cython as cython
 
-import numpy as np
-
 from . import _tensor as _tensor_module
 from ._backend import Backend
+from ._info import iinfo
 from ._tape import GRAD_ENABLED, Node, _new_node, _next_seq
 from ._tensor import Tensor, _dev_str, _new, _TensorBase, _wrap, ops
 
@@ -522,8 +521,8 @@ def _check_int_range(
     compared with 255), so agrad refuses it everywhere."""
     bounds = _INT_BOUNDS.get(dt)
     if bounds is None:
-        info = np.iinfo(np.dtype(dt.name))
-        bounds = _INT_BOUNDS[dt] = (int(info.min), int(info.max))
+        info = iinfo(dt)
+        bounds = _INT_BOUNDS[dt] = (info.min, info.max)
     if not bounds[0] <= a <= bounds[1]:
         raise OverflowError(
             f"agrad.{name}: the Python int {a} does not fit the dtype {dt.name} "
