@@ -29,7 +29,7 @@ COMPILED = [
 
 
 def _jobs() -> int:
-    """Workers for translating and compiling, one per CPU this process may use (the 19
+    """Workers for translating and compiling, one per CPU this process may use (the 18
     modules took 101 s one after another on two cores, 54 s in parallel). Cython translates in
     forked processes only where fork is the start method; the C compilers run in threads."""
     try:

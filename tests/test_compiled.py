@@ -24,7 +24,7 @@ PACKAGE = pathlib.Path(_op.__file__).resolve().parent
 
 def pxd_fields(name: str, cls: str) -> set[str]:
     """The fields ``agrad/<name>.pxd`` declares for ``cdef class <cls>``."""
-    text = (PACKAGE / f"{name}.pxd").read_text()
+    text = (PACKAGE / f"{name}.pxd").read_text(encoding="utf-8")
     body = text.split(f"cdef class {cls}:", 1)[1]
     fields = set()
     for line in body.splitlines()[1:]:
@@ -170,13 +170,14 @@ def test_a_compiled_build_without_cython_says_how_to_get_it(build_backend, monke
 def test_the_sdist_carries_the_build_backend():
     """pyproject.toml names an in-tree backend (backend-path): an sdist without it cannot be
     built (found by building one); MANIFEST.in includes it."""
-    text = (ROOT / "pyproject.toml").read_text()  # (read by hand: no tomllib on Python 3.10)
+    # (read by hand: no tomllib on Python 3.10)
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     backend = re.search(r'^build-backend = "([\w.]+)"', text, re.M).group(1)
     paths = re.findall(r'"([^"]+)"', re.search(r"^backend-path = \[(.*)\]", text, re.M).group(1))
     module = backend.replace(".", "/") + ".py"
     included = {
         line.split(None, 1)[1].strip()
-        for line in (ROOT / "MANIFEST.in").read_text().splitlines()
+        for line in (ROOT / "MANIFEST.in").read_text(encoding="utf-8").splitlines()
         if line.startswith("include ")
     }
     assert paths and all(f"{path}/{module}" in included for path in paths)

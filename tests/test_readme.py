@@ -11,7 +11,7 @@ README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_quickstart_runs():
-    text = README.read_text()
+    text = README.read_text(encoding="utf-8")
     block = text.split("## Quickstart", 1)[1].split("```python", 1)[1].split("```", 1)[0]
     lines = block.splitlines()
     # lines for optional backends run where those are installed (the CUDA one on a GPU)
@@ -26,8 +26,8 @@ def test_quickstart_runs():
 
 
 def test_readme_names_the_two_commands_that_ci_runs():
-    text = README.read_text()
-    ci = (README.parent / ".ci" / "run").read_text()
+    text = README.read_text(encoding="utf-8")
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
     for cmd in (
         'pip install -e ".[test]" && python -m pytest',
         "pip install -e . && python examples/xor.py",
@@ -37,7 +37,7 @@ def test_readme_names_the_two_commands_that_ci_runs():
 
 def test_training_section_runs(tmp_path, monkeypatch):
     """The 'Training a model' block trains, saves, and resumes on torch (numpy without torch)."""
-    text = README.read_text()
+    text = README.read_text(encoding="utf-8")
     block = text.split("## Training a model", 1)[1].split("```python", 1)[1].split("```", 1)[0]
     if importlib.util.find_spec("torch") is None:
         block = block.replace('backend="torch"', 'backend="numpy"').replace(
