@@ -519,16 +519,22 @@ def _check_int_range(
     """A Python int outside an integer dtype's range: the standard leaves the result unspecified
     and the backends disagree (NumPy and array-api-strict raise, torch wraps: uint8 ``x < -1``
     compared with 255), so agrad refuses it everywhere."""
-    bounds = _INT_BOUNDS.get(dt)
-    if bounds is None:
-        info = iinfo(dt)
-        bounds = _INT_BOUNDS[dt] = (info.min, info.max)
+    bounds = _int_bounds(dt)
     if not bounds[0] <= a <= bounds[1]:
         raise OverflowError(
             f"agrad.{name}: the Python int {a} does not fit the dtype {dt.name} "
             f"(from {bounds[0]} to {bounds[1]}), and backends differ on such a value (NumPy "
             f"raises, torch wraps it around): {fix}."
         )
+
+
+def _int_bounds(dt):
+    """``(min, max)`` of the integer DType ``dt``, as Python ints (kept per dtype)."""
+    bounds = _INT_BOUNDS.get(dt)
+    if bounds is None:
+        info = iinfo(dt)
+        bounds = _INT_BOUNDS[dt] = (info.min, info.max)
+    return bounds
 
 
 _INT_BOUNDS: dict = {}

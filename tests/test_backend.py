@@ -85,6 +85,56 @@ def test_creation_values_and_dtypes(backend):
     np.testing.assert_array_equal(f.numpy(), [3.0, 3.0])
 
 
+@pytest.mark.parametrize(
+    "obj, dtype, value, name",
+    [
+        (-1, "uint8", -1, "uint8"),  # torch made 255
+        ([[1, 2], [3, -4]], "uint8", -4, "uint8"),  # torch made 252
+        ([1, 300], "int8", 300, "int8"),  # NumPy's and torch's own errors
+        ([[1.5, 300]], "uint8", 300, "uint8"),  # (the float is cast, as the backend casts it)
+        (2**63, None, 2**63, "int64"),  # NumPy made uint64, array-api-strict -2**63
+        ([[1, 2], [3, -(2**63) - 1]], None, -(2**63) - 1, "int64"),
+        ([1, 2**70], None, 2**70, "int64"),  # NumPy: an object array ("unknown dtype")
+    ],
+)
+def test_asarray_python_int_outside_the_dtype_is_an_error_everywhere(
+    backend, obj, dtype, value, name
+):
+    """The standard leaves such ints unspecified and the backends disagreed: NumPy and
+    array-api-strict raised for some, NumPy widened 2**63 to uint64, torch wrapped -1 to 255 in
+    uint8 and array-api-strict 2**63 to -2**63 in int64, silently."""
+    pattern = (
+        rf"^agrad\.asarray: the Python int {value} does not fit the dtype {name} "
+        r"\(from -?\d+ to \d+\).*: ask for a dtype that holds it, e\.g\. dtype=ag\.int64 "
+        r"\(or ag\.uint64, or a float\)\.$"
+    )
+    with pytest.raises(OverflowError, match=pattern):
+        ag.asarray(obj, dtype=None if dtype is None else getattr(ag, dtype), backend=backend)
+
+
+def test_asarray_python_ints_at_the_dtypes_edges(backend):
+    for dtype in ("uint8", "int8", "int64"):
+        info = np.iinfo(dtype)
+        edges = [[int(info.min), 0], [1, int(info.max)]]
+        t = ag.asarray(edges, dtype=getattr(ag, dtype), backend=backend)
+        assert t.dtype == getattr(ag, dtype) and t.numpy().tolist() == edges
+    big = [-(2**63), 2**63 - 1]
+    assert ag.asarray(big, backend=backend).numpy().tolist() == big  # the default: int64
+    assert ag.asarray([True, 2], backend=backend).dtype == ag.int64
+    assert ag.asarray([], dtype=ag.uint8, backend=backend).shape == (0,)
+    assert ag.asarray([[True, False]], dtype=ag.uint8, backend=backend).numpy().tolist() == [[1, 0]]
+    floats = ag.asarray([[1, 2.5], [2**63, 0]], backend=backend)  # ints among floats: floats
+    assert floats.dtype in (ag.float32, ag.float64)
+    assert floats.numpy().tolist() == [[1.0, 2.5], [2.0**63, 0.0]]
+
+
+def test_asarray_finds_a_tensor_anywhere_in_nested_sequences(backend):
+    x = ag.asarray([1.0], backend=backend, requires_grad=True)
+    for obj in ([x, 1.0], [[1.0, 2.0], [x, 3.0]], ([2.0, (x,)],), [[[1.0]], [[2.0], [x]]]):
+        with pytest.raises(TypeError, match=r"^agrad\.asarray: a sequence of Tensors cannot"):
+            ag.asarray(obj, backend=backend)
+
+
 def test_device_of_an_existing_tensor_selects_its_backend(backend):
     x = ag.ones((2,), backend=backend)
     y = ag.zeros((3,), device=x.device)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .._backend import backend_of_array, move, resolve
 from .._dtypes import canonical
-from .._op import Primitive, _check_int_range
+from .._op import Primitive, _check_int_range, _int_bounds
 from .._tape import GRAD_ENABLED, Node
 from .._tensor import Tensor, _check_can_require_grad, _wrap, ops
 
@@ -99,14 +99,84 @@ def asarray(obj, /, dtype=None, device=None, copy=None, *, backend=None, require
                 "agrad.asarray: a sequence of Tensors cannot be converted in one go (that would "
                 "leave the graph); use ag.stack([...]) to combine tensors differentiably"
             )
-        data = bk.module.asarray(obj, dtype=bk.raw_dtype(dtype), device=dev, copy=copy)
+        want = canonical(dtype) if dtype is not None else None
+        if want is not None and want.kind in _INT_KINDS:
+            _check_python_ints(obj, want)
+        try:
+            data = bk.module.asarray(obj, dtype=bk.raw_dtype(dtype), device=dev, copy=copy)
+        except (OverflowError, ValueError, RuntimeError):
+            if dtype is None:  # (torch's "Overflow when unpacking long long"): say why
+                _check_python_ints(obj, _default_int(bk))
+            raise
+        if dtype is None:
+            try:
+                dt = bk.dtype(data.dtype)
+            except TypeError:  # NumPy's object array of ints beyond 64 bits
+                dt = None
+            if dt is None or dt.kind == "unsigned integer":  # (NumPy's answers to such ints)
+                _check_python_ints(obj, _default_int(bk))
+            elif dt.kind == "signed integer":  # the default (array-api-strict wraps 2**63)
+                _check_python_ints(obj, dt)
     return _finish(data, bk, requires_grad, "asarray")
 
 
+_INT_KINDS = ("signed integer", "unsigned integer")
+
+
+def _default_int(bk):
+    """The backend's default integer dtype (int64; int32 on JAX without its 64-bit mode)."""
+    return bk.dtype(bk.module.asarray(1).dtype)
+
+
+def _check_python_ints(obj, dt):
+    """A Python int in ``obj`` that the integer dtype ``dt`` cannot hold (the dtype asked for,
+    or for ints alone the default integer dtype, the standard's) is agrad's OverflowError. The
+    backends disagree on such ints: NumPy and array-api-strict raise for some, NumPy makes
+    2**63 uint64 and larger ints objects, torch wraps -1 to 255 in uint8 and raises its own
+    errors for others, array-api-strict wraps 2**63 to -2**63 in int64."""
+    bad = _int_outside(obj, *_int_bounds(dt))
+    if bad is not None:
+        fix = "ask for a dtype that holds it, e.g. dtype=ag.int64 (or ag.uint64, or a float)"
+        _check_int_range("asarray", bad, dt, fix)
+
+
+def _int_outside(obj, lo, hi):
+    """The first Python int in ``obj`` (a number, or nested lists and tuples of them) outside
+    ``[lo, hi]``, or None. A row's min and max are taken by the builtins (C loops)."""
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        t = type(o)
+        if t is list or t is tuple:
+            try:
+                if lo <= min(o) and max(o) <= hi:
+                    continue  # (numbers of any type: in range, the ints among them too)
+            except (TypeError, ValueError):  # rows of rows (or empty): look inside
+                stack.extend(o)
+                continue
+            stack.extend(o)  # something is out of range: find the int
+        elif t is int and not lo <= o <= hi:
+            return o
+    return None
+
+
+_NUMBERS = frozenset((bool, int, float, complex))
+
+
 def _has_tensor(seq) -> bool:
-    return any(
-        isinstance(o, Tensor) or (isinstance(o, (list, tuple)) and _has_tensor(o)) for o in seq
-    )
+    """Whether a Tensor is anywhere in nested lists and tuples: a row of plain numbers is
+    passed over by the types of its elements (a C loop), not element by element."""
+    stack = [seq]
+    while stack:
+        row = stack.pop()
+        if _NUMBERS.issuperset(map(type, row)):
+            continue
+        for o in row:
+            if isinstance(o, Tensor):
+                return True
+            if isinstance(o, (list, tuple)):
+                stack.append(o)
+    return False
 
 
 def _from_tensor(t, dtype, device, copy, backend, requires_grad):
