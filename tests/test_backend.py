@@ -112,6 +112,43 @@ def test_asarray_python_int_outside_the_dtype_is_an_error_everywhere(
         ag.asarray(obj, dtype=None if dtype is None else getattr(ag, dtype), backend=backend)
 
 
+@pytest.mark.parametrize(
+    "make, value, name",
+    [
+        (lambda b: ag.arange(250, 260, dtype=ag.uint8, backend=b), 259, "uint8"),  # all wrapped
+        (lambda b: ag.arange(-2, 2, dtype=ag.uint8, backend=b), -2, "uint8"),  # torch: 254
+        (lambda b: ag.arange(10, -140, -3, dtype=ag.int8, backend=b), 10 - 3 * 49, "int8"),
+        (lambda b: ag.arange(2**63 - 2, 2**63 + 1, backend=b), 2**63, "int64"),  # NumPy: floats
+        (lambda b: ag.full((2,), 2**63, backend=b), 2**63, "int64"),  # NumPy: uint64
+        (lambda b: ag.linspace(-5, 5, 3, dtype=ag.uint8, backend=b), -5, "uint8"),  # 251 ...
+    ],
+)
+def test_creation_python_int_outside_the_dtype_is_an_error_everywhere(backend, make, value, name):
+    fname = make.__code__.co_names[1]  # (the lambda's ag.<fname>)
+    pattern = (
+        rf"^agrad\.{fname}: the Python int {value} does not fit the dtype {name} "
+        r"\(from -?\d+ to \d+\).*: ask for a dtype that holds it, e\.g\. dtype=ag\.int64 "
+        r"\(or ag\.uint64, or a float\)\.$"
+    )
+    with pytest.raises(OverflowError, match=pattern):
+        make(backend)
+
+
+def test_creation_python_ints_at_the_dtypes_edges(backend):
+    assert ag.arange(250, 256, dtype=ag.uint8, backend=backend).numpy().tolist() == [
+        *range(250, 256)
+    ]
+    assert ag.arange(10, -129, -23, dtype=ag.int8, backend=backend).numpy().tolist() == [
+        *range(10, -129, -23)
+    ]
+    assert ag.arange(5, 5, dtype=ag.uint8, backend=backend).shape == (0,)  # (no ends to check)
+    top = [2**63 - 3, 2**63 - 2]
+    assert ag.arange(2**63 - 3, 2**63 - 1, backend=backend).numpy().tolist() == top
+    assert ag.full((2,), -(2**63), backend=backend).dtype == ag.int64
+    assert ag.full((2,), 2**63, dtype=ag.float64, backend=backend).numpy().tolist() == [2.0**63] * 2
+    assert ag.linspace(0, 255, 3, dtype=ag.uint8, backend=backend).numpy().tolist() == [0, 127, 255]
+
+
 def test_asarray_python_ints_at_the_dtypes_edges(backend):
     for dtype in ("uint8", "int8", "int64"):
         info = np.iinfo(dtype)

@@ -125,7 +125,15 @@ _INT_KINDS = ("signed integer", "unsigned integer")
 
 def _default_int(bk):
     """The backend's default integer dtype (int64; int32 on JAX without its 64-bit mode)."""
-    return bk.dtype(bk.module.asarray(1).dtype)
+    dt = _DEFAULT_INT.get(bk)
+    if dt is None:
+        dt = bk.dtype(bk.module.asarray(1).dtype)
+        if bk.name != "jax":  # (JAX's follows its 64-bit mode, which may be switched)
+            _DEFAULT_INT[bk] = dt
+    return dt
+
+
+_DEFAULT_INT: dict = {}
 
 
 def _check_python_ints(obj, dt):
@@ -136,8 +144,7 @@ def _check_python_ints(obj, dt):
     errors for others, array-api-strict wraps 2**63 to -2**63 in int64."""
     bad = _int_outside(obj, *_int_bounds(dt))
     if bad is not None:
-        fix = "ask for a dtype that holds it, e.g. dtype=ag.int64 (or ag.uint64, or a float)"
-        _check_int_range("asarray", bad, dt, fix)
+        _check_int_range("asarray", bad, dt, _FIT)
 
 
 def _int_outside(obj, lo, hi):
@@ -243,15 +250,29 @@ def empty(shape, *, dtype=None, device=None, backend=None, requires_grad=False) 
 
 def full(shape, fill_value, *, dtype=None, device=None, backend=None, requires_grad=False):
     """A tensor filled with ``fill_value`` (see :func:`asarray` for ``device=``/``backend=``)."""
-    if type(fill_value) is int and dtype is not None:
-        _check_fill("full", fill_value, canonical(dtype))
+    if type(fill_value) is int:
+        _check_made_ints("full", (fill_value,), dtype, backend, device)
     return _create("full", (shape, fill_value), {}, dtype, device, backend, requires_grad)
 
 
-def _check_fill(fname, value, dt):
-    """An int fill value must fit an integer dtype (torch wrapped -1 to 255 in uint8)."""
-    if dt is not None and dt.kind in ("signed integer", "unsigned integer"):
-        _check_int_range(fname, value, dt, "ask for a dtype that holds it, e.g. dtype=ag.int64")
+def _check_made_ints(fname, values, dtype, backend=None, device=None):
+    """The Python ints a creation function puts in its result (a fill value, a range's ends)
+    must fit its integer dtype: the one asked for, or the default integer dtype, which Python
+    ints alone make (torch wrapped -1 to 255 in uint8, NumPy and array-api-strict wrapped
+    arange(250, 260) in uint8 past 255; NumPy made full((2,), 2**63) uint64)."""
+    if dtype is None:
+        dt = _default_int(resolve(backend, device)[0])
+    else:
+        dt = canonical(dtype)
+        if dt is None or dt.kind not in _INT_KINDS:
+            return
+    lo, hi = _int_bounds(dt)
+    for v in values:
+        if not lo <= v <= hi:
+            _check_int_range(fname, v, dt, _FIT)
+
+
+_FIT = "ask for a dtype that holds it, e.g. dtype=ag.int64 (or ag.uint64, or a float)"
 
 
 def arange(
@@ -265,6 +286,10 @@ def arange(
     >>> ag.arange(3)
     Tensor([0, 1, 2], backend='numpy', device='cpu', dtype=int64)
     """
+    if type(start) is int and type(step) is int and (stop is None or type(stop) is int) and step:
+        r = range(start, stop, step) if stop is not None else range(start)
+        if r:
+            _check_made_ints("arange", (r[0], r[-1]), dtype, backend, device)
     return _create("arange", (start, stop, step), {}, dtype, device, backend, requires_grad)
 
 
@@ -281,6 +306,9 @@ def linspace(
     requires_grad=False,
 ) -> Tensor:
     """``num`` evenly spaced values from ``start`` to ``stop``."""
+    if dtype is not None:  # (without one the result is floating)
+        ints = tuple(v for v in (start, stop) if type(v) is int)
+        _check_made_ints("linspace", ints, dtype)
     return _create(
         "linspace",
         (start, stop, num),
@@ -314,8 +342,8 @@ def _like(fname, x, args, dtype, device, backend, requires_grad):
             dt = dtype if dtype is not None else bk.dtype(raw.dtype)
             return _create(base, (tuple(raw.shape), *args), {}, dt, to_dev, to_bk, requires_grad)
         dev = to_dev if to_dev is not None else dev
-    if fname == "full_like" and type(args[0]) is int:
-        _check_fill(fname, args[0], canonical(dtype) if dtype is not None else bk.dtype(raw.dtype))
+    if fname == "full_like" and type(args[0]) is int:  # (x's dtype unless one is given)
+        _check_made_ints(fname, args, dtype if dtype is not None else bk.dtype(raw.dtype))
     data = getattr(bk.module, fname)(raw, *args, dtype=bk.raw_dtype(dtype), device=dev)
     return _finish(data, bk, requires_grad, fname)
 
