@@ -18,19 +18,29 @@ import os
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-#: the modules compiled: the tape, the Tensor, the op machinery, the backends and every op family
+#: the modules compiled: the tape, the Tensor, the op machinery, the backends and every op family;
+#: the transforms; the layers, losses and optimizers of a training step
 COMPILED = [
     "agrad/_tensor.py",
     "agrad/_tape.py",
     "agrad/_op.py",
     "agrad/_backend.py",
     *sorted(p for p in glob.glob("agrad/ops/*.py") if not p.endswith("__init__.py")),
+    "agrad/autodiff.py",
+    "agrad/nn/functional.py",
+    "agrad/nn/layers.py",
+    "agrad/nn/modules.py",
+    "agrad/optim/adam.py",
+    "agrad/optim/optimizer.py",
+    "agrad/optim/rmsprop.py",
+    "agrad/optim/sgd.py",
 ]
 
 
 def _jobs() -> int:
     """Workers for translating and compiling, one per CPU this process may use (the 18
-    modules took 101 s one after another on two cores, 54 s in parallel). Cython translates in
+    modules of the core took 101 s one after another on two cores, 54 s in parallel; with
+    autodiff, nn and optim, 26 modules, 74 s). Cython translates in
     forked processes only where fork is the start method; the C compilers run in threads."""
     try:
         return len(os.sched_getaffinity(0))
