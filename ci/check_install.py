@@ -41,7 +41,7 @@ def compiled_modules() -> list[str]:
         paths = eval(compile(ast.Expression(value), "setup.py", "eval"), {"glob": glob})
     finally:
         os.chdir(here)
-    return [p[: -len(".py")].replace("/", ".") for p in paths]
+    return [p[: -len(".py")].replace(os.sep, ".").replace("/", ".") for p in paths]
 
 
 def check(expect_compiled: bool) -> None:
