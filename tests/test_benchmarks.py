@@ -139,6 +139,7 @@ def test_suite_on_cuda_without_a_device_says_what_is_missing():
     assert "Traceback" not in res.stderr
 
 
+@pytest.mark.skipif(shutil.which("bash") is None, reason="compiled_core.sh needs bash")
 def test_compiled_core_run_says_what_it_needs(tmp_path):
     """benchmarks/compiled_core.sh without a C compiler on PATH stops at once and says so
     (the script itself builds the compiled core and runs the suite: it is run by hand)."""

@@ -136,15 +136,16 @@ def _default_int(bk):
 _DEFAULT_INT: dict = {}
 
 
-def _check_python_ints(obj, dt):
-    """A Python int in ``obj`` that the integer dtype ``dt`` cannot hold (the dtype asked for,
-    or for ints alone the default integer dtype, the standard's) is agrad's OverflowError. The
-    backends disagree on such ints: NumPy and array-api-strict raise for some, NumPy makes
-    2**63 uint64 and larger ints objects, torch wraps -1 to 255 in uint8 and raises its own
-    errors for others, array-api-strict wraps 2**63 to -2**63 in int64."""
+def _check_python_ints(obj, dt, fname="asarray"):
+    """A Python int in ``obj`` (nested lists and tuples too) that the integer dtype ``dt``
+    cannot hold (the dtype asked for, or for ints alone the default integer dtype, the
+    standard's) is agrad's OverflowError. The backends disagree on such ints: NumPy and
+    array-api-strict raise for some, NumPy makes 2**63 uint64 and larger ints objects, torch
+    wraps -1 to 255 in uint8 and raises its own errors for others, array-api-strict wraps
+    2**63 to -2**63 in int64."""
     bad = _int_outside(obj, *_int_bounds(dt))
     if bad is not None:
-        _check_int_range("asarray", bad, dt, _FIT)
+        _check_int_range(fname, bad, dt, _FIT)
 
 
 def _int_outside(obj, lo, hi):
@@ -266,10 +267,7 @@ def _check_made_ints(fname, values, dtype, backend=None, device=None):
         dt = canonical(dtype)
         if dt is None or dt.kind not in _INT_KINDS:
             return
-    lo, hi = _int_bounds(dt)
-    for v in values:
-        if not lo <= v <= hi:
-            _check_int_range(fname, v, dt, _FIT)
+    _check_python_ints(values, dt, fname)
 
 
 _FIT = "ask for a dtype that holds it, e.g. dtype=ag.int64 (or ag.uint64, or a float)"
