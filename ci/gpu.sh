@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU job: install the CuPy backend, check that a CUDA device is there,
-# then run the GPU-marked tests, the whole suite on CuPy, and the examples on CUDA.
+# then run the GPU-marked tests, the whole suite on CuPy, the examples on CUDA, and the
+# GPU-marked tests on the compiled core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +22,8 @@ bash ci/test.sh cupy
 
 echo "::: examples on cupy / cuda"
 bash ci/examples.sh cupy cuda
+
+# Last, as it replaces the editable install with a regular one: the compiled core, which the
+# release's wheels ship, on the GPU too.
+echo "::: the compiled core (AGRAD_COMPILE=1): tests marked gpu"
+bash ci/compiled.sh "" -m gpu
