@@ -147,6 +147,9 @@ def test_creation_python_ints_at_the_dtypes_edges(backend):
     assert ag.full((2,), -(2**63), backend=backend).dtype == ag.int64
     assert ag.full((2,), 2**63, dtype=ag.float64, backend=backend).numpy().tolist() == [2.0**63] * 2
     assert ag.linspace(0, 255, 3, dtype=ag.uint8, backend=backend).numpy().tolist() == [0, 127, 255]
+    # a range's first and last values, not its stop
+    assert ag.arange(257, step=257, dtype=ag.uint8, backend=backend).numpy().tolist() == [0]
+    assert ag.arange(300, step=-1, dtype=ag.uint8, backend=backend).shape == (0,)
 
 
 def test_asarray_python_ints_at_the_dtypes_edges(backend):

@@ -285,7 +285,7 @@ def arange(
     Tensor([0, 1, 2], backend='numpy', device='cpu', dtype=int64)
     """
     if type(start) is int and type(step) is int and (stop is None or type(stop) is int) and step:
-        r = range(start, stop, step) if stop is not None else range(start)
+        r = range(start, stop, step) if stop is not None else range(0, start, step)
         if r:
             _check_made_ints("arange", (r[0], r[-1]), dtype, backend, device)
     return _create("arange", (start, stop, step), {}, dtype, device, backend, requires_grad)
@@ -305,6 +305,7 @@ def linspace(
 ) -> Tensor:
     """``num`` evenly spaced values from ``start`` to ``stop``."""
     if dtype is not None:  # (without one the result is floating)
+        # start and stop, stop even without the endpoint (array-api-compat's torch makes it)
         ints = tuple(v for v in (start, stop) if type(v) is int)
         _check_made_ints("linspace", ints, dtype)
     return _create(
