@@ -3,9 +3,10 @@
 # (.github/workflows/release.yml runs these; each runs by hand too).
 #
 #   ci/release.sh dist       the sdist and the pure-Python wheel (py3-none-any) into dist/;
-#                            then, each in a fresh virtualenv, the pure wheel and the sdist
-#                            built with AGRAD_COMPILE=1 (what pip does where no compiled wheel
-#                            fits), each checked and tested by ci/check_install.py
+#                            then, each in a fresh virtualenv, the pure wheel (what pip
+#                            installs where no compiled wheel fits) and the sdist built with
+#                            AGRAD_COMPILE=1 (what `pip install --no-binary agrad` then does),
+#                            each checked and tested by ci/check_install.py
 #   ci/release.sh wheels     the compiled wheels for this machine's platform into wheelhouse/,
 #                            by cibuildwheel (pyproject.toml's [tool.cibuildwheel]: CPython
 #                            3.10-3.13, each wheel tested with the whole suite); Linux wheels
@@ -15,7 +16,8 @@
 #                            pyproject.toml's and agrad.__version__
 #
 # pip prefers a compiled wheel that fits the platform and Python, then the pure wheel; the sdist
-# is for `pip install --no-binary agrad agrad` (interpreted, or compiled with AGRAD_COMPILE=1).
+# is for `pip install --no-binary agrad agrad` (interpreted, or compiled with AGRAD_COMPILE=1
+# and --no-cache-dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
@@ -64,7 +66,9 @@ dist() {
     (
         fresh_venv "$work/sdist"
         echo "::: the sdist, compiled: AGRAD_COMPILE=1 pip install ${sdist}[test]"
-        AGRAD_COMPILE=1 python -m pip install -q "agrad[test] @ file://$repo/$sdist"
+        # (--no-cache-dir: pip keeps the wheels it builds from an sdist, keyed by where the
+        # sdist lies, and would install one built before, or built without AGRAD_COMPILE)
+        AGRAD_COMPILE=1 python -m pip install -q --no-cache-dir "agrad[test] @ file://$repo/$sdist"
         python ci/check_install.py --compiled
     )
 }
@@ -109,7 +113,7 @@ check-tag)
     check_tag "$@"
     ;;
 *)
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2  # (the header)
     exit 2
     ;;
 esac
