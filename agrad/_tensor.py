@@ -377,7 +377,10 @@ class Tensor(_TensorBase):
         if self.requires_grad:
             raise TypeError(
                 "agrad: cannot convert a tensor that requires grad to a NumPy array (that would "
-                "silently leave the graph); use t.detach().numpy()"
+                "silently leave the graph); use t.detach().numpy() for its value. If a library "
+                "converts it (scipy.special falls back to NumPy for namespaces it does not know), "
+                "that function cannot be differentiated as it is: write it with agrad's ops, or "
+                "give it a VJP with ag.custom_vjp"
             )
         if self._bk.name in ("cupy",) or "cuda" in str(self._dev):
             raise TypeError(

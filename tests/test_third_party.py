@@ -12,8 +12,9 @@ import agrad as ag
 try:  # in the test extras from Python 3.11 (scipy 1.15, Python 3.10's last, is too old)
     import scipy
     import scipy.special as special
+    import scipy.stats as stats
 except ImportError:
-    scipy = special = None
+    scipy = special = stats = None
 
 needs_scipy = pytest.mark.skipif(
     scipy is None or tuple(int(p) for p in scipy.__version__.split(".")[:2]) < (1, 16),
@@ -69,3 +70,38 @@ def test_array_api_extra(backend, name, fn, ref):
     np.testing.assert_allclose(fn(x).numpy(), ref(X), rtol=1e-12, atol=1e-15)
     assert ag.testing.gradcheck(fn, x)
     assert ag.testing.gradgradcheck(fn, x)
+
+
+@pytest.mark.parametrize("m", [True, False])
+def test_array_api_extra_with_a_0d_condition(backend, m):
+    # apply_where and at index with the condition itself when it is 0-d: x[m], x[m] = v
+    cond = ag.asarray(m, backend=backend)
+    v = ag.asarray(X[0], backend=backend)
+
+    def where(t):
+        return xpx.apply_where(cond, t, ag.exp, ag.sin)
+
+    def at(t):
+        return xpx.at(t * 1.0)[cond].set(2.0 * t)
+
+    np.testing.assert_allclose(where(v).numpy(), np.exp(X[0]) if m else np.sin(X[0]), rtol=1e-14)
+    np.testing.assert_array_equal(at(v).numpy(), 2.0 * X[0] if m else X[0])
+    for fn in (where, at):
+        assert ag.testing.gradcheck(fn, v)
+        assert ag.testing.gradgradcheck(fn, v)
+
+
+@needs_scipy
+def test_scipy_stats_through_a_0d_condition(backend):
+    # tmean and variation take array-api-extra's apply_where with a 0-d condition on the way
+    p = np.array([0.2, 0.3, 0.5, 1.1])
+    x = ag.asarray(p, backend=backend)
+    np.testing.assert_allclose(stats.tmean(x).numpy(), stats.tmean(p), rtol=1e-14)
+    np.testing.assert_allclose(stats.variation(x).numpy(), stats.variation(p), rtol=1e-14)
+    g = ag.grad(stats.tmean)(x)  # the mean's: 1/n each
+    np.testing.assert_allclose(g.numpy(), np.full(4, 0.25), rtol=1e-14)
+    # variation = std / mean: d/dp_i = (p_i - mean) / (n std mean) - std / (n mean^2)
+    mu, sd = p.mean(), p.std()
+    want = (p - mu) / (4 * sd * mu) - sd / (4 * mu**2)
+    np.testing.assert_allclose(ag.grad(stats.variation)(x).numpy(), want, rtol=1e-12)
+    assert ag.testing.gradcheck(stats.variation, x)

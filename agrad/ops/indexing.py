@@ -71,6 +71,14 @@ def _raw_key(x: Tensor, key, op):
         used += kind in ("int", "slice", "array", "mask")
         parts.append(k)
         kinds.append(kind)
+    if "mask0" in kinds:
+        if len(parts) == 1:
+            return _Mask0(bool(parts[0]))
+        raise IndexError(
+            f"agrad.{op}: a 0-d boolean index must be the whole key (x[m], a new first axis of "
+            f"length 1 if m else 0: the one use the Array API standard specifies), got it among "
+            f"{len(parts)} indices; index in two steps instead, e.g. x[m][:, 0] for x[m, 0]"
+        )
     if kinds.count("ellipsis") > 1:
         raise IndexError(f"agrad.{op}: an index can only have one ellipsis (...), got {key!r}")
     if used > ndim:
@@ -91,6 +99,17 @@ def _raw_key(x: Tensor, key, op):
     if not arrays and "ellipsis" not in kinds and used < ndim:
         parts.append(Ellipsis)
     return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+class _Mask0:
+    """The key ``m``, a 0-d boolean mask given alone: ``x[m]`` is ``x`` with a new first axis
+    of length 1 if ``m`` else 0 (the standard's rule). Its value is read once, on the host: the
+    result's shape depends on it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool):
+        self.value = value
 
 
 def _raw_key_part(x, k, op):
@@ -125,9 +144,7 @@ def _kind(bk, p, op) -> str:
         return "int"
     kind = bk.dtype(p.dtype).kind
     if kind == "bool":
-        if not p.shape:
-            raise IndexError(f"agrad.{op}: 0-d boolean indices are not supported")
-        return "mask"
+        return "mask" if p.shape else "mask0"
     if kind not in ("signed integer", "unsigned integer"):
         raise IndexError(f"agrad.{op}: index arrays must be integer or boolean, got {kind}")
     return "array"
@@ -248,6 +265,9 @@ def getitem(x, key):
     key = _raw_key(x, key, "getitem")
     split = _split_none(key, in_shape) if type(key) is tuple or key is None else None
     if split is None:
+        if type(key) is _Mask0:  # x[None], then its first (new) axis emptied if m is False
+            y = getitem(x, None)
+            return y if key.value else getitem(y, slice(0, 0))
         return _getitem(x, key=key, in_shape=in_shape)
     from .manipulation import reshape
 
@@ -294,6 +314,24 @@ def _update_args(x, key, values, op):
 
         values = asarray(values, dtype=x.dtype, device=x._dev, backend=x._bk)
     key = _raw_key(x, key, op)
+    if type(key) is _Mask0:  # x[m] = v: v (broadcast to x[m]'s shape) everywhere if m, else nowhere
+        from .manipulation import broadcast_to, reshape
+
+        if not hasattr(values, "shape"):  # a nested list
+            from .creation import asarray
+
+            values = asarray(values, dtype=x.dtype, device=x._dev, backend=x._bk)
+        shape = shape_of(x)
+        sel = (int(key.value),) + shape  # x[m]'s shape
+        vshape = shape_of(values)
+        fits = len(vshape) <= len(sel) and all(v in (1, n) for v, n in zip(vshape[::-1], sel[::-1]))
+        if not fits:
+            raise ValueError(
+                f"agrad.{op}: values of shape {vshape} do not broadcast to x[m]'s shape {sel} "
+                f"(x of shape {shape}, m a 0-d boolean index that is {key.value})"
+            )
+        values = reshape(broadcast_to(values, sel), shape) if key.value else None
+        return x, values, Ellipsis
     split = _split_none(key, shape_of(x))
     if split is not None:
         from .manipulation import broadcast_to, reshape
@@ -324,6 +362,8 @@ def index_add(x, key, values, /):
     Tensor([2., 0., 1.], backend='numpy', device='cpu', dtype=float64)
     """
     x, values, key = _update_args(x, key, values, "index_add")
+    if values is None:  # at a 0-d m that is False: nothing is added
+        return getitem(x, Ellipsis)
     return _index_add(x, values, key=key)
 
 
@@ -349,6 +389,8 @@ def index_set(x, key, values, /):
     Tensor([0., 5., 0.], backend='numpy', device='cpu', dtype=float64)
     """
     x, values, key = _update_args(x, key, values, "index_set")
+    if values is None:  # x[m] = v for a 0-d m that is False: nothing changes
+        return getitem(x, Ellipsis)
     return _index_set(x, values, key=key)
 
 

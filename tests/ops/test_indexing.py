@@ -147,6 +147,70 @@ def test_second_derivative_through_a_mask_and_slices(backend, rng):
     np.testing.assert_allclose(hv.numpy(), hd, rtol=1e-12)
 
 
+# ---- a 0-d boolean mask: the standard's x[m], a new first axis of length 1 or 0 ---------------
+@pytest.mark.parametrize("shape", [SHAPE, ()], ids=["3-D", "0-d"])
+@pytest.mark.parametrize("m", [True, False])
+@pytest.mark.parametrize("raw", [False, True], ids=["tensor", "raw"])
+def test_getitem_with_a_0d_mask(backend, rng, shape, m, raw):
+    x_np = rng.normal(size=shape)
+    mask = np.asarray(m) if raw and backend == "numpy" else ag.asarray(m, backend=backend)
+
+    def f(x):
+        return x[mask]
+
+    y = f(t(x_np, backend))
+    expected = x_np[np.asarray(m)]
+    assert y.shape == expected.shape == (int(m),) + shape
+    np.testing.assert_array_equal(y.numpy(), expected)
+    assert gradcheck(f, t(x_np, backend))
+    assert gradgradcheck(f, t(x_np, backend))
+    x = t(x_np, backend, requires_grad=True)
+    ag.sum(f(x) * 3.0).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(shape, 3.0 * m))  # 0 where unselected
+
+
+@pytest.mark.parametrize("m", [True, False])
+@pytest.mark.parametrize(
+    "vshape", [(), (2,), (4, 1), (1, 3, 4, 2)], ids=["scalar", "last axis", "column", "x[m]"]
+)
+def test_setitem_and_index_add_with_a_0d_mask(backend, rng, m, vshape):
+    x_np, v_np = rng.normal(size=SHAPE), rng.normal(size=vshape)
+    mask = ag.asarray(m, backend=backend)
+
+    def set_(x, v):
+        h = x * 1.0
+        h[mask] = v
+        return h
+
+    def add(x, v):
+        return ag.index_add(x, mask, v)
+
+    want_set, want_add = x_np.copy(), x_np.copy()
+    want_set[np.asarray(m)] = v_np
+    np.add.at(want_add, np.asarray(m), v_np)
+    for f, want in ((set_, want_set), (add, want_add)):
+        np.testing.assert_array_equal(f(t(x_np, backend), t(v_np, backend)).numpy(), want)
+        assert gradcheck(f, t(x_np, backend), t(v_np, backend))
+        assert gradgradcheck(f, t(x_np, backend), t(v_np, backend))
+    # closed form: set passes x's gradient nowhere if m else everywhere; v gets the sum of the
+    # cotangent over the places it was broadcast to (none if m is False)
+    x, v = t(x_np, backend, requires_grad=True), t(v_np, backend, requires_grad=True)
+    ag.sum(set_(x, v)).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(SHAPE, float(not m)))
+    if m:
+        np.testing.assert_array_equal(v.grad.numpy(), np.full(vshape, 24.0 / max(v_np.size, 1)))
+
+
+def test_0d_mask_updates_of_a_0d_tensor_and_with_an_empty_value(backend):
+    x = t(1.5, backend)
+    yes, no = ag.asarray(True, backend=backend), ag.asarray(False, backend=backend)
+    assert float(ag.index_set(x, yes, 4.0)) == 4.0
+    assert float(ag.index_add(x, yes, t([2.0], backend))) == 3.5
+    # x[m] is empty when m is False: NumPy takes a value of that empty shape too
+    z = ag.index_set(t(np.ones((2, 3)), backend), no, t(np.zeros((0, 2, 3)), backend))
+    np.testing.assert_array_equal(z.numpy(), np.ones((2, 3)))
+
+
 # ---- take and take_along_axis ---------------------------------------------------------------
 @pytest.mark.parametrize(
     ("shape", "indices", "axis"),
@@ -369,6 +433,27 @@ ERRORS = [
         IndexError,
         r"agrad\.getitem: boolean index of shape \(3, 4\) does not match axes 1\.\.2 \(shape "
         r"\(4, 2\)\)",
+    ),
+    (
+        "0-d mask among other indices",
+        lambda x, b: x[ag.asarray(True, backend=b), 0],
+        IndexError,
+        r"agrad\.getitem: a 0-d boolean index must be the whole key \(x\[m\], a new first axis "
+        r"of length 1 if m else 0: .*got it among 2 indices; index in two steps instead",
+    ),
+    (
+        "0-d mask update with values that do not fit",
+        lambda x, b: ag.index_set(x, ag.asarray(True, backend=b), t(np.ones((2, 4, 2)), b)),
+        ValueError,
+        r"agrad\.index_set: values of shape \(2, 4, 2\) do not broadcast to x\[m\]'s shape "
+        r"\(1, 3, 4, 2\) \(x of shape \(3, 4, 2\), m a 0-d boolean index that is True\)",
+    ),
+    (
+        "0-d mask update with too many value axes",
+        lambda x, b: ag.index_add(x, ag.asarray(False, backend=b), t(np.ones((1, 1, 3, 4, 2)), b)),
+        ValueError,
+        r"agrad\.index_add: values of shape \(1, 1, 3, 4, 2\) do not broadcast to x\[m\]'s "
+        r"shape \(0, 3, 4, 2\)",
     ),
     (
         "two ellipses",
