@@ -92,12 +92,44 @@ def _(xp, g, out, x, *, axis, in_shape):  # drop the inserted axis
     return xp.reshape(g, in_shape)
 
 
-def expand_dims(x, /, *, axis=0):
-    """Insert a length-one axis at ``axis``."""
+def expand_dims(x, /, axis=0):
+    """Insert a length-one axis at ``axis``, or one at each position of a tuple ``axis``.
+
+    The positions count in the result: for ``N`` axes in ``x`` and ``M = N + len(axis)``, each
+    lies in ``[-M, M)`` (negative ones count from the end of the result) and they are distinct.
+
+    Examples
+    --------
+    >>> import agrad as ag
+    >>> ag.expand_dims(ag.ones((2, 3)), axis=(0, -1)).shape
+    (1, 2, 3, 1)
+    """
     x = as_tensor(x, "expand_dims")
-    if not -x.ndim - 1 <= axis <= x.ndim:
-        raise ValueError(f"agrad.expand_dims: axis {axis} is out of range for shape {x.shape}")
-    return _expand_dims(x, axis=axis, in_shape=shape_of(x))
+    if type(axis) is int and -x.ndim - 1 <= axis <= x.ndim:  # one axis: the common case
+        return _expand_dims(x, axis=axis, in_shape=shape_of(x))
+    given = axis if isinstance(axis, tuple) else (axis,)
+    m = x.ndim + len(given)
+    if not all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in given):
+        raise TypeError(f"agrad.expand_dims: axis must be an int or a tuple of ints, got {axis!r}")
+    bad = [int(a) for a in given if not -m <= a < m]
+    if bad:
+        raise _AxisError(
+            f"agrad.expand_dims: axis {bad[0]} is out of range for shape {x.shape}: the result "
+            f"has {m} axes, so each position lies in [{-m}, {m})"
+        )
+    new = sorted(int(a) % m for a in given)
+    if len(set(new)) != len(new):
+        raise _AxisError(
+            f"agrad.expand_dims: axis {axis} names the same position twice (in a result of "
+            f"{m} axes); give each new axis its own position"
+        )
+    rest = iter(x.shape)
+    return reshape(x, tuple(1 if i in new else next(rest) for i in range(m)))
+
+
+class _AxisError(ValueError, IndexError):
+    """An axis out of range: the standard says IndexError, agrad's other ops raise ValueError
+    (NumPy's AxisError is both, too)."""
 
 
 @primitive(saves="none", complex_grad="direct")

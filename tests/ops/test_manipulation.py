@@ -36,6 +36,26 @@ UNARY = [
     ("expand -1", lambda x: ag.expand_dims(x, axis=-1), lambda x: x[..., None], (2, 3)),
     ("expand 1", lambda x: ag.expand_dims(x, axis=1), lambda x: x[:, None], (2, 3)),
     ("expand 0-d", lambda x: ag.expand_dims(x, axis=0), lambda x: x[None], ()),
+    ("expand positional", lambda x: ag.expand_dims(x, 2), lambda x: x[:, :, None], (2, 3)),
+    (
+        "expand tuple",
+        lambda x: ag.expand_dims(x, axis=(0, -1)),
+        lambda x: x[None, ..., None],
+        (2, 3),
+    ),
+    (
+        "expand tuple order",
+        lambda x: ag.expand_dims(x, axis=(3, 1)),
+        lambda x: x[:, None, :, None],
+        (2, 3),
+    ),
+    (
+        "expand tuple neg",
+        lambda x: ag.expand_dims(x, axis=(-1, -3)),
+        lambda x: x[:, None, :, None],
+        (2, 3),
+    ),
+    ("expand tuple 0-d", lambda x: ag.expand_dims(x, axis=(0, 1)), lambda x: x[None, None], ()),
     ("squeeze tuple", lambda x: ag.squeeze(x, axis=(0, 2)), lambda x: x[0, :, 0], (1, 3, 1)),
     ("squeeze -1", lambda x: ag.squeeze(x, axis=-1), lambda x: x[:, 0], (3, 1)),
     ("squeeze to 0-d", lambda x: ag.squeeze(x, axis=0), lambda x: x[0], (1,)),
@@ -295,6 +315,18 @@ ERRORS = [
         r"agrad\.expand_dims: axis 4 is out of range for shape \(2, 3, 1\)",
     ),
     (
+        "expand_dims tuple",
+        lambda x: ag.expand_dims(x, axis=(0, 5)),
+        r"agrad\.expand_dims: axis 5 is out of range for shape \(2, 3, 1\): the result has 5 axes, "
+        r"so each position lies in \[-5, 5\)",
+    ),
+    (
+        "expand_dims twice",
+        lambda x: ag.expand_dims(x, axis=(1, -4)),
+        r"agrad\.expand_dims: axis \(1, -4\) names the same position twice \(in a result of 5 "
+        r"axes\); give each new axis its own position",
+    ),
+    (
         "flip",
         lambda x: ag.flip(x, axis=(0, 3)),
         r"agrad\.flip: axis 3 is out of range for a tensor with 3 dimensions",
@@ -306,6 +338,16 @@ ERRORS = [
 def test_errors_name_the_op_and_the_shapes(backend, f, message):
     with pytest.raises(ValueError, match=message):
         f(t(np.ones((2, 3, 1)), backend))
+
+
+def test_expand_dims_axis_errors_are_index_errors_too(backend):
+    # the standard asks for IndexError; agrad's axis errors elsewhere are ValueErrors: both
+    x = t(np.ones((2, 3)), backend)
+    for axis in (3, (0, 0)):
+        with pytest.raises(IndexError, match=r"agrad\.expand_dims: axis"):
+            ag.expand_dims(x, axis=axis)
+    with pytest.raises(TypeError, match=r"agrad\.expand_dims: axis must be an int or a tuple of "):
+        ag.expand_dims(x, axis=(0, 1.0))
 
 
 # ---- devices -------------------------------------------------------------------------------
