@@ -98,24 +98,34 @@ def _zeros_if_none(xp, g, like):
     return xp.zeros_like(like) if g is None else g
 
 
-def _floating(x, op, *, real=True):
+_ACCEPTS = {  # the dtype kinds each kind of linalg function takes (the standard's wording)
+    "floating": ("real floating", "complex floating"),
+    "numeric": ("real floating", "complex floating", "signed integer", "unsigned integer"),
+    "any": ("real floating", "complex floating", "signed integer", "unsigned integer", "bool"),
+}
+
+
+def _floating(x, op, *, real=True, accepts="floating"):
+    """``x`` as a Tensor of a dtype ``op`` takes: floating (most of linalg), ``"numeric"``
+    (trace, outer, cross) or ``"any"`` (diagonal); complex only where ``real`` is False."""
     x = as_tensor(x, f"linalg.{op}")
     kind = x.dtype.kind
     if kind == "complex floating" and real:
         raise NotImplementedError(
-            f"agrad.linalg.{op}: complex inputs are not supported yet (real floating dtypes "
-            f"only), got {x.dtype}"
+            f"agrad.linalg.{op}: complex inputs are not supported yet (real dtypes only), got "
+            f"{x.dtype}"
         )
-    if kind not in ("real floating", "complex floating"):
+    if kind not in _ACCEPTS[accepts]:
+        what = "floating-point" if accepts == "floating" else accepts
         raise TypeError(
-            f"agrad.linalg.{op}: expected a floating-point tensor, got {x.dtype}; convert it "
-            "first, e.g. ag.astype(x, ag.float64)"
+            f"agrad.linalg.{op}: expected a {what} tensor, got {x.dtype}; convert it first, "
+            "e.g. ag.astype(x, ag.float64)"
         )
     return x
 
 
-def _matrix(x, op, *, real=True):
-    x = _floating(x, op, real=real)
+def _matrix(x, op, *, real=True, accepts="floating"):
+    x = _floating(x, op, real=real, accepts=accepts)
     if x.ndim < 2:
         raise ValueError(
             f"agrad.linalg.{op}: needs a matrix (or a stack of matrices, shape (..., M, N)), "
@@ -160,7 +170,7 @@ def _(xp, g, out, x, *, offset, in_shape):  # scatter g back: E^T diag(g) F with
 
 def diagonal(x, /, *, offset=0):
     """The ``offset``-th diagonal of each matrix of ``x`` (shape ``(..., M, N)``)."""
-    x = _matrix(x, "diagonal", real=False)
+    x = _matrix(x, "diagonal", real=False, accepts="any")
     if not isinstance(offset, numbers.Integral) or isinstance(offset, bool):
         raise TypeError(f"agrad.linalg.diagonal: offset must be an int, got {offset!r}")
     return _diagonal(x, offset=int(offset), in_shape=tuple(x.shape))
@@ -168,14 +178,14 @@ def diagonal(x, /, *, offset=0):
 
 def trace(x, /, *, offset=0, dtype=None):
     """Sum of the ``offset``-th diagonal of each matrix of ``x``."""
-    x = _matrix(x, "trace", real=False)
+    x = _matrix(x, "trace", real=False, accepts="numeric")
     return _sum(diagonal(x, offset=offset), axis=-1, dtype=dtype)
 
 
 def outer(x1, x2, /):
     """Outer product of two 1-D tensors: ``x1[:, None] * x2[None, :]``."""
-    x1 = _floating(x1, "outer", real=False)
-    x2 = _floating(x2, "outer", real=False)
+    x1 = _floating(x1, "outer", real=False, accepts="numeric")
+    x2 = _floating(x2, "outer", real=False, accepts="numeric")
     if x1.ndim != 1 or x2.ndim != 1:
         raise ValueError(
             f"agrad.linalg.outer: needs two 1-D tensors, got shapes {tuple(x1.shape)} and "
@@ -198,8 +208,8 @@ def _(xp, g, out, x1, x2, *, axis):  # g . (da x b) = da . (b x g);  g . (a x db
 def cross(x1, x2, /, *, axis=-1):
     """Cross product of 3-vectors along ``axis`` (negative, counted from the end; the other
     axes broadcast)."""
-    x1 = _floating(x1, "cross")
-    x2 = _floating(x2, "cross")
+    x1 = _floating(x1, "cross", accepts="numeric")
+    x2 = _floating(x2, "cross", accepts="numeric")
     nmin = min(x1.ndim, x2.ndim)
     if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
         raise TypeError(f"agrad.linalg.cross: axis must be an int, got {axis!r}")

@@ -465,6 +465,33 @@ def test_dtype_errors(backend):
     assert la.trace(x, dtype=ag.float32).dtype == ag.float32
 
 
+def test_integer_and_bool_inputs_where_the_standard_takes_them(backend):
+    # trace, outer and cross take numeric dtypes, diagonal any: integers stay integers (trace
+    # sums like ag.sum: int32 to the default int64), bools are refused where numbers are needed
+    a = np.arange(12).reshape(3, 4).astype(np.int32)
+    v, w = np.array([1, -2, 3]), np.array([4, 0, -1])
+    x = ag.asarray(a, backend=backend)
+    tr = la.trace(x, offset=1)
+    assert tr.dtype == ag.int64 and int(tr) == np.trace(a, offset=1)
+    assert la.trace(x, dtype=ag.int32).dtype == ag.int32
+    d = la.diagonal(x)
+    assert d.dtype == ag.int32
+    np.testing.assert_array_equal(d.numpy(), np.diagonal(a))
+    np.testing.assert_array_equal(la.diagonal(x > 4, offset=-1).numpy(), np.diagonal(a > 4, -1))
+    vi, wi = ag.asarray(v, backend=backend), ag.asarray(w, backend=backend)
+    o = la.outer(vi, wi)
+    assert o.dtype == ag.int64
+    np.testing.assert_array_equal(o.numpy(), np.outer(v, w))
+    c = la.cross(vi, wi)
+    assert c.dtype == ag.int64
+    np.testing.assert_array_equal(c.numpy(), np.cross(v, w))
+    for f in (la.trace, lambda b: la.outer(b[0], b[1])):
+        with pytest.raises(TypeError, match=r"agrad\.linalg\.(trace|outer): expected a numeric "):
+            f(x > 4)
+    with pytest.raises(TypeError, match=r"agrad\.linalg\.cross: expected a numeric tensor, got"):
+        la.cross(vi > 0, wi > 0)
+
+
 def test_gradient_of_non_square_svd_needs_reduced_matrices(backend, rng):
     x = t(rng.normal(size=(3, 2)), backend, requires_grad=True)
     with pytest.raises(NotImplementedError, match=r"agrad\.linalg\.svd: .*full_matrices=False"):
