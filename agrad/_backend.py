@@ -241,9 +241,16 @@ class Backend:
         rdt = self.raw_dtype(dtype)
         try:
             out = self.module.asarray(obj, dtype=rdt, device=device, copy=copy)
-        except Exception:
+        except Exception as e:
+            # through a contiguous NumPy copy on the host (torch takes no negative strides)
+            if copy is False:
+                raise ValueError(
+                    f"agrad.asarray: cannot make a {self.name} array from a "
+                    f"{type(obj).__module__}.{type(obj).__name__} without copying it, and "
+                    f"copy=False forbids a copy ({self.name} said: {e}); pass copy=None"
+                ) from e
             host = obj if isinstance(obj, np.ndarray) else _foreign_to_numpy(obj)
-            out = self.module.asarray(host, dtype=rdt, device=device)
+            out = self.module.asarray(np.ascontiguousarray(host), dtype=rdt, device=device)
         if dtype is None:
             _check_kept_dtype(self, obj, out)
         return out

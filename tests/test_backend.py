@@ -43,6 +43,32 @@ def test_raw_arrays_keep_their_backend_and_device(backend):
     assert t.backend == backend and t.data is raw or t.backend == backend
 
 
+@pytest.mark.parametrize(
+    "view", [np.s_[:, ::-1], np.s_[::-2], np.s_[:, 1:]], ids=["reversed", "step -2", "offset"]
+)
+def test_asarray_of_a_numpy_view_on_another_backend(backend, view):
+    # torch takes no negative strides: agrad copies through a contiguous array (copy=None)
+    a = np.arange(12.0).reshape(3, 4)[view]
+    x = ag.asarray(a, backend=backend)
+    assert x.backend == backend and x.shape == a.shape
+    np.testing.assert_array_equal(x.numpy(), a)
+
+
+def test_asarray_copy_false_refuses_a_copy_it_cannot_avoid():
+    pytest.importorskip("torch")
+    a = np.arange(6.0)[::-1]
+    with pytest.raises(
+        ValueError,
+        match=r"agrad\.asarray: cannot make a torch array from a numpy\.ndarray without copying "
+        r"it, and copy=False forbids a copy \(torch said: .*negative.*\); pass copy=None",
+    ):
+        ag.asarray(a, backend="torch", copy=False)
+    shared = np.arange(6.0)  # a contiguous array is shared, as copy=False asks
+    y = ag.asarray(shared, backend="torch", copy=False)
+    shared[0] = 7.0
+    assert float(y[0]) == 7.0
+
+
 def test_asarray_of_a_tensor_keeps_it_and_its_graph():
     x = ag.asarray([1.0, 2.0], requires_grad=True)
     y = x * 2.0
