@@ -220,27 +220,57 @@ def _promote(a: DType, b: DType, op: str) -> DType:
 
 
 def _scalar_ok(value, dt: DType) -> builtins.bool:
-    """Whether a Python scalar may combine with an array of dtype ``dt`` (the standard)."""
+    """Whether a Python scalar may combine with an array of dtype ``dt`` (the standard): a
+    ``bool`` with ``bool``, an ``int`` with numbers, a ``float`` or ``complex`` with floating
+    dtypes (a ``complex`` makes a real one complex, of the same precision)."""
     if isinstance(value, builtins.bool):
         return dt.kind == "bool"
     if isinstance(value, int):
         return dt.kind != "bool"
-    if isinstance(value, float):
-        return dt.is_floating
-    return dt.kind == "complex floating"
+    return dt.is_floating
+
+
+def _check_int_range(
+    name, a, dt, fix="convert the tensor to a wider dtype first, e.g. ag.astype(x, ag.int64)"
+):
+    """A Python int outside an integer dtype's range: the standard leaves the result unspecified
+    and the backends disagree (NumPy and array-api-strict raise, torch wraps: uint8 ``x < -1``
+    compared with 255), so agrad refuses it everywhere."""
+    bounds = _int_bounds(dt)
+    if not bounds[0] <= a <= bounds[1]:
+        raise OverflowError(
+            f"agrad.{name}: the Python int {a} does not fit the dtype {dt.name} "
+            f"(from {bounds[0]} to {bounds[1]}), and backends differ on such a value (NumPy "
+            f"raises, torch wraps it around): {fix}."
+        )
+
+
+def _int_bounds(dt):
+    """``(min, max)`` of the integer DType ``dt``, as Python ints (kept per dtype)."""
+    bounds = _INT_BOUNDS.get(dt)
+    if bounds is None:
+        info = iinfo(dt)
+        bounds = _INT_BOUNDS[dt] = (info.min, info.max)
+    return bounds
+
+
+_INT_BOUNDS: dict = {}
 
 
 def result_type(*arrays_and_dtypes) -> DType:
     """The dtype the standard's type promotion gives for tensors, dtypes and Python scalars.
 
     Python scalars take the other operands' dtype, within a kind only (an ``int`` with integer
-    or floating dtypes, a ``float`` with floating ones, a ``complex`` with complex ones, a
-    ``bool`` with ``bool``); at least one tensor or dtype is required.
+    or floating dtypes and within an integer dtype's range, a ``float`` with floating ones, a
+    ``bool`` with ``bool``); a ``complex`` with a real floating dtype gives the complex dtype of
+    its precision. At least one tensor or dtype is required.
 
     Examples
     --------
     >>> import agrad as ag
     >>> ag.result_type(ag.float32, ag.complex64, 2.0)
+    agrad.complex64
+    >>> ag.result_type(ag.float32, 1j)
     agrad.complex64
     """
     if not arrays_and_dtypes:
@@ -265,6 +295,10 @@ def result_type(*arrays_and_dtypes) -> DType:
                 f"agrad.result_type: the Python {type(s).__name__} {s!r} does not combine with "
                 f"{res}: the Array API promotes Python scalars only within a kind"
             )
+        if type(s) is int and res.kind in ("signed integer", "unsigned integer"):
+            _check_int_range("result_type", s, res, "use a wider dtype")
+        if type(s) is complex and res.kind == "real floating":
+            res = DTYPES["complex64" if _REAL[res.name] <= 32 else "complex128"]
     return res
 
 

@@ -26,7 +26,7 @@ except ImportError:
 
 from . import _tensor as _tensor_module
 from ._backend import Backend
-from ._info import iinfo
+from ._info import _check_int_range, _scalar_ok
 from ._tape import GRAD_ENABLED, Node, _new_node, _next_seq
 from ._tensor import Tensor, _dev_str, _new, _TensorBase, _wrap, ops
 
@@ -487,10 +487,9 @@ def _check_scalars(name, args, ref):
     Python int with an integer tensor only where its dtype holds it."""
     dt = ref._bk.dtype(ref._data.dtype)
     kind = dt.kind
-    if kind == "real floating":  # the common case: only bool and complex scalars are wrong
+    if kind == "real floating":  # the common case: only a bool scalar is wrong
         for a in args:
-            t = type(a)
-            if t is bool or t is complex:
+            if type(a) is bool:
                 _scalar_error(name, a, kind)
         return
     if kind == "bool" and len(args) > 2:  # where(cond, x, 0.0): check against x, not cond
@@ -507,37 +506,10 @@ def _check_scalars(name, args, ref):
             )
     for a in args:
         t = type(a)
-        if (t is float or t is int or t is bool or t is complex) and not _kind_ok(a, kind):
+        if (t is float or t is int or t is bool or t is complex) and not _scalar_ok(a, dt):
             _scalar_error(name, a, kind)
         if t is int and kind in ("signed integer", "unsigned integer"):
             _check_int_range(name, a, dt)
-
-
-def _check_int_range(
-    name, a, dt, fix="convert the tensor to a wider dtype first, e.g. ag.astype(x, ag.int64)"
-):
-    """A Python int outside an integer dtype's range: the standard leaves the result unspecified
-    and the backends disagree (NumPy and array-api-strict raise, torch wraps: uint8 ``x < -1``
-    compared with 255), so agrad refuses it everywhere."""
-    bounds = _int_bounds(dt)
-    if not bounds[0] <= a <= bounds[1]:
-        raise OverflowError(
-            f"agrad.{name}: the Python int {a} does not fit the dtype {dt.name} "
-            f"(from {bounds[0]} to {bounds[1]}), and backends differ on such a value (NumPy "
-            f"raises, torch wraps it around): {fix}."
-        )
-
-
-def _int_bounds(dt):
-    """``(min, max)`` of the integer DType ``dt``, as Python ints (kept per dtype)."""
-    bounds = _INT_BOUNDS.get(dt)
-    if bounds is None:
-        info = iinfo(dt)
-        bounds = _INT_BOUNDS[dt] = (info.min, info.max)
-    return bounds
-
-
-_INT_BOUNDS: dict = {}
 
 
 def _scalar_error(name, a, kind):
@@ -553,16 +525,6 @@ def _scalar_error(name, a, kind):
         f"{names[kind]} tensor: the Array API promotes Python scalars only within a kind. "
         f"Convert one side first, e.g. ag.astype(x, ag.float64)."
     )
-
-
-def _kind_ok(value, kind: str) -> bool:
-    if isinstance(value, bool):
-        return kind == "bool"
-    if isinstance(value, int):
-        return kind != "bool"
-    if isinstance(value, float):
-        return kind in ("real floating", "complex floating")
-    return kind == "complex floating"
 
 
 def _coerce(name, args, raws, ref):
@@ -609,7 +571,7 @@ def _coerce(name, args, raws, ref):
             if target is None or (target.kind == "bool" and t.dtype.kind != "bool"):
                 target = t.dtype
     for a in args:
-        if isinstance(a, _SCALARS) and not _kind_ok(a, target.kind):
+        if isinstance(a, _SCALARS) and not _scalar_ok(a, target):
             _scalar_error(name, a, target.kind)
     return tuple(args), raws, ref
 

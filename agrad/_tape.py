@@ -372,6 +372,13 @@ def _fit(xp, node, meta, g, create, in_grads=None):
         want, got = canonical(dtype), canonical(gdt)
         if want.kind == "complex floating" and node.prim.complex_grad is None:
             raise _no_complex_error(node)
+        if want.kind == "real floating" and got is not None and got.kind == "complex floating":
+            # a real input promoted to complex (x * 1j, x + z): its gradient is the real part
+            # of the complex one (PyTorch's rule for real-to-complex)
+            g = xp.real(g)
+            got = canonical(g._data.dtype if create else g.dtype)
+            if got == want:
+                return g
         if (
             got is None
             or not got.is_floating

@@ -125,6 +125,11 @@ def test_result_type_with_tensors_backend_dtypes_and_scalars(backend):
     assert ag.result_type(x._data.dtype, ag.int32) is ag.int32  # a backend's own dtype
     assert ag.result_type(np.float32, 1.5, 2) is ag.float32
     assert ag.result_type(ag.complex64, 1.0, 2j) is ag.complex64
+    # a Python complex makes a real dtype complex of its precision (array-api-strict agrees)
+    assert ag.result_type(ag.float32, 1j) is ag.complex64
+    assert ag.result_type(ag.float64, 2, 1j) is ag.complex128
+    assert ag.result_type(ag.asarray([1.0], dtype=ag.float16, backend="numpy"), 1j) is ag.complex64
+    assert ag.result_type(ag.uint8, 255, 0) is ag.uint8  # ints at the dtype's edges
     assert ag.result_type(ag.bool, True) is ag.bool
 
 
@@ -137,8 +142,15 @@ def test_result_type_errors():
         ag.result_type(ag.bool, ag.int8)
     with pytest.raises(TypeError, match=r"the Python float 1\.5 does not combine with int32"):
         ag.result_type(ag.int32, 1.5)
-    with pytest.raises(TypeError, match=r"the Python complex 1j does not combine with float64"):
-        ag.result_type(ag.float64, 1j)
+    with pytest.raises(TypeError, match=r"the Python complex 1j does not combine with int8"):
+        ag.result_type(ag.int8, 1j)
+    for dt, value in ((ag.uint8, 300), (ag.uint8, -1), (ag.int8, -129)):
+        with pytest.raises(
+            OverflowError,
+            match=rf"agrad\.result_type: the Python int {value} does not fit the dtype "
+            rf"{dt.name} \(from -?\d+ to \d+\).*: use a wider dtype",
+        ):
+            ag.result_type(dt, value)
     with pytest.raises(TypeError, match=r"the Python int 1 does not combine with bool"):
         ag.result_type(ag.bool, 1)
     with pytest.raises(TypeError, match=r"needs at least one tensor or dtype; Python scalars"):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from .._backend import backend_of_array, move, resolve
 from .._dtypes import canonical
-from .._op import Primitive, _check_int_range, _int_bounds
+from .._info import _check_int_range, _int_bounds
+from .._op import Primitive
 from .._tape import GRAD_ENABLED, Node
 from .._tensor import Tensor, _check_can_require_grad, _wrap, ops
 
