@@ -390,11 +390,30 @@ def _check_kept_dtype(bk, src, out):
     )
 
 
+def _torch_int_division(name, f, x1, x2):
+    """torch's integer division by zero raises a bare ``RuntimeError: ZeroDivisionError``:
+    agrad's ZeroDivisionError names the op and says what the other backends do."""
+    try:
+        return f(x1, x2)
+    except RuntimeError as e:
+        if "ZeroDivisionError" not in str(e):
+            raise
+        raise ZeroDivisionError(
+            f"agrad.{name}: integer division by zero on torch, which refuses it (the standard "
+            "leaves the result unspecified; NumPy gives 0 with a RuntimeWarning); keep zeros "
+            "out of integer divisors, e.g. ag.where(x2 == 0, 1, x2)"
+        ) from None
+
+
+def _floor_divide_by_zero(floor_divide, x1, x2):
+    return _torch_int_division("floor_divide", floor_divide, x1, x2)
+
+
 def _remainder_signed_zero(remainder, x1, x2):
     """torch's remainder gives +0 where the standard wants the divisor's sign (-0 for x2 < 0)."""
     import torch
 
-    out = remainder(x1, x2)
+    out = _torch_int_division("remainder", remainder, x1, x2)
     if out.dtype.is_floating_point:
         sign = x2 if isinstance(x2, torch.Tensor) else torch.tensor(float(x2), dtype=out.dtype)
         out = torch.where(out == 0, torch.copysign(torch.zeros_like(out), sign), out)
@@ -471,7 +490,11 @@ def _floor_divide_quotient_sign(floor_divide, x1, x2):  # pragma: no cover - JAX
 # Where a library's own function departs from the standard, agrad's namespace for it uses a
 # corrected one (found by tests/test_semantics.py against array-api-strict).
 _NAMESPACE_FIXES = {
-    "torch": {"remainder": _remainder_signed_zero, "take_along_axis": _long_indices},
+    "torch": {
+        "remainder": _remainder_signed_zero,
+        "floor_divide": _floor_divide_by_zero,
+        "take_along_axis": _long_indices,
+    },
     "cupy": {"remainder": _remainder_floored},
     "jax": {"remainder": _remainder_divisor_sign, "floor_divide": _floor_divide_quotient_sign},
 }

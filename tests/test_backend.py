@@ -619,3 +619,23 @@ def test_jax_outside_its_64_bit_mode_refuses_to_narrow_float64_data():
         assert ag.asarray(np.arange(3), backend="jax").dtype == ag.int32  # JAX's own labels
     finally:
         jax.config.update("jax_enable_x64", was)
+
+
+def test_torch_integer_division_by_zero_is_a_clear_error():
+    pytest.importorskip("torch")
+    x = ag.asarray([3, 4], backend="torch")
+    zero = ag.asarray([0, 2], backend="torch")
+    for expr, name in (
+        (lambda: x // zero, "floor_divide"),
+        (lambda: x % zero, "remainder"),
+        (lambda: 7 // zero, "floor_divide"),
+        (lambda: ag.remainder(x, 0), "remainder"),
+    ):
+        with pytest.raises(
+            ZeroDivisionError,
+            match=rf"^agrad\.{name}: integer division by zero on torch, which refuses it .*"
+            r"keep zeros out of integer divisors",
+        ):
+            expr()
+    np.testing.assert_array_equal((x // 2).numpy(), [1, 2])  # the rest is torch's own
+    np.testing.assert_array_equal(ag.remainder(x, -3).numpy(), [-0, -2])
