@@ -188,7 +188,7 @@ class Tensor(_TensorBase):
     def __array_namespace__(self, *, api_version=None):
         from . import _namespace
 
-        return _namespace.namespace()
+        return _namespace.namespace(api_version)
 
     # ---- autograd -----------------------------------------------------------------------
     def backward(self, grad=None, *, retain_graph=None, create_graph=False) -> None:

@@ -4,6 +4,7 @@ every function in it has a declared differentiability."""
 from __future__ import annotations
 
 import array_api_strict
+import pytest
 
 import agrad as ag
 from agrad._op import REGISTRY
@@ -105,3 +106,19 @@ def test_dtypes_compare_equal_on_every_backend(backend):
     x = ag.asarray([1.0], dtype=ag.float32, backend=backend)
     assert x.dtype == ag.float32
     assert x.__array_namespace__() is ag
+
+
+def test_array_namespace_takes_the_versions_agrad_implements(backend):
+    from agrad._namespace import API_VERSIONS
+
+    x = ag.asarray([1.0], backend=backend)
+    assert API_VERSIONS[-1] == ag.__array_api_version__
+    for version in (None, *API_VERSIONS):
+        assert x.__array_namespace__(api_version=version) is ag
+    for version in ("2020.10", "2026.12", "2025.13", "latest"):
+        with pytest.raises(
+            ValueError,
+            match=rf"^agrad: version '{version}' of the Array API standard is not implemented; "
+            r"agrad implements 2025\.12 and runs code written for 2021\.12, .*2024\.12",
+        ):
+            x.__array_namespace__(api_version=version)

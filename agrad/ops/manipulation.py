@@ -274,12 +274,16 @@ def _(xp, g, out, x, *, dtype, copy, real_in):  # the tape casts g back to x's d
 
 def astype(x, dtype, /, *, copy=True, device=None):
     """``x`` converted to ``dtype``; differentiable between floating dtypes (to an integer or
-    boolean dtype the result carries no gradient)."""
+    boolean dtype the result carries no gradient). With ``copy=False``, a tensor that already
+    has ``dtype`` (on ``device``) is returned itself, as the standard says."""
     x = as_tensor(x, "astype")
     if device is not None:
         x = x.to_device(device)
+    raw = x._bk.raw_dtype(dtype)
+    if copy is False and x._data.dtype == raw:
+        return x
     real_in = x.dtype.kind != "complex floating"
-    return _astype(x, dtype=x._bk.raw_dtype(dtype), copy=copy, real_in=real_in)
+    return _astype(x, dtype=raw, copy=copy, real_in=real_in)
 
 
 # ---- moveaxis, repeat, roll, tile, unstack, broadcast_arrays ---------------------------------

@@ -365,3 +365,16 @@ def test_manipulation_stays_on_a_non_default_device(rng):
     ag.sum(y * y).backward()
     assert x.grad.device == x.device == dev
     assert x.grad.dtype == ag.float64
+
+
+def test_astype_copy_false_returns_the_tensor_itself_when_nothing_changes(backend):
+    # the standard: with copy=False and the same dtype, "the input array must be returned"
+    x = t([1.0, 2.0], backend, requires_grad=True)
+    assert ag.astype(x, x.dtype, copy=False) is x
+    assert ag.astype(x, x.dtype, copy=False, device=x.device) is x
+    y = ag.astype(x, x.dtype)  # copy=True: a new tensor, on the graph
+    assert y is not x and y.requires_grad
+    z = ag.astype(x, ag.float32, copy=False)  # another dtype: a new one all the same
+    assert z is not x and z.dtype == ag.float32
+    ag.sum(z * 2.0).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
