@@ -155,6 +155,8 @@ class Primitive(_PrimitiveBase):
         self.promotes = promotes  # tensor arguments must share a kind (the standard's promotion)
         self.promote_from = promote_from  # where(condition, x1, x2) promotes x1 and x2 only
         self.__doc__ = forward.__doc__
+        self.__name__ = self.__qualname__ = self.name  # (what tools that name functions read)
+        self.__module__ = forward.__module__
         self.__wrapped__ = forward
         if not register:  # user functions (ag.custom_vjp) stay out of the registry and ops
             return
@@ -170,6 +172,23 @@ class Primitive(_PrimitiveBase):
 
     def __repr__(self) -> str:
         return f"<agrad primitive {self.name}>"
+
+    @property
+    def __signature__(self):
+        """The signature a caller sees (``help``, ``inspect.signature``): the forward's without
+        ``xp``, its arrays positional-only (``exp(x, /)``, as the standard writes them)."""
+        import inspect
+
+        params = list(inspect.signature(self.forward).parameters.values())
+        if params and params[0].name == "xp":
+            params = params[1:]
+        pos = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return inspect.Signature(
+            [
+                p.replace(kind=inspect.Parameter.POSITIONAL_ONLY) if p.kind in pos else p
+                for p in params
+            ]
+        )
 
     def _finish(self, args, raws, static, out, bk, dev, rg):
         """Wrap the forward's result(s); record a node when gradients are wanted."""

@@ -30,6 +30,24 @@ def test_every_primitive_declares_its_differentiability():
     assert not missing, f"primitives without a VJP and not declared non-differentiable: {missing}"
 
 
+def test_primitives_show_the_signature_and_name_a_caller_uses():
+    # help(), IDEs and libraries read these: no xp, arrays positional-only as in the standard
+    import inspect
+
+    import agrad.ops  # noqa: F401  (registers everything)
+
+    for name, p in REGISTRY.items():
+        sig = inspect.signature(p)
+        assert "xp" not in sig.parameters, name
+        assert p.__name__ == p.__qualname__ == name
+    assert str(inspect.signature(ag.exp)) == "(x, /)"
+    assert str(inspect.signature(ag.atan2)) == "(x1, x2, /)"
+    assert str(inspect.signature(ag.less)) == "(x1, x2, /)"  # a generic forward, named
+    assert str(inspect.signature(ag.isnan)) == "(x, /)"
+    assert str(inspect.signature(ag.where)) == "(condition, x1, x2, /)"
+    assert ag.exp.__module__ == "agrad.ops.elementwise"
+
+
 def test_the_promised_surface_exists():
     absent = [n for n in PROMISED if not callable(getattr(ag, n, None))]
     assert not absent, f"missing from agrad: {absent}"

@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import inspect
 import math
 
 from .._op import primitive, zero_vjp
@@ -638,7 +639,15 @@ def _nondiff(name):
 
     forward.__name__ = name
     forward.__doc__ = f"The standard's ``{name}`` (boolean or integer result; not differentiable)."
+    unary = name in _UNARY_NONDIFF
+    params = ("xp", "x") if unary else ("xp", "x1", "x2")  # the standard's names, for help()
+    forward.__signature__ = inspect.Signature(
+        [inspect.Parameter(p, inspect.Parameter.POSITIONAL_ONLY) for p in params]
+    )
     return primitive(forward, name=name, saves="none", differentiable=False)
+
+
+_UNARY_NONDIFF = {"logical_not", "isnan", "isinf", "isfinite", "signbit", "bitwise_invert"}
 
 
 equal = _nondiff("equal")
