@@ -12,6 +12,34 @@ def shape_of(x) -> tuple:
     return tuple(x.shape)
 
 
+def shape_arg(shape, op: str, name: str = "shape", *, allow_int: bool = True) -> tuple:
+    """``shape`` (an int, where ``allow_int``, or a sequence of ints) as a tuple of ints, or
+    agrad's TypeError (not a float silently truncated, nor the backend's own message)."""
+    if type(shape) is tuple and all(type(s) is int for s in shape):  # the common case
+        return shape
+    if allow_int and isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        return (int(shape),)
+    try:
+        items = tuple(shape) if not isinstance(shape, str) else None
+    except TypeError:
+        items = None
+    if items is None or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in items
+    ):
+        what = "an int or a tuple of ints" if allow_int else "a tuple of ints"
+        raise TypeError(f"agrad.{op}: {name} must be {what}, got {shape!r}")
+    return tuple(int(s) for s in items)
+
+
+def flag_arg(value, op: str, name: str) -> bool:
+    """A boolean argument (``keepdims``): True/False (or 0/1), else agrad's TypeError."""
+    if type(value) is bool:
+        return value
+    if isinstance(value, numbers.Integral) and value in (0, 1):
+        return bool(value)
+    raise TypeError(f"agrad.{op}: {name} must be True or False, got {value!r}")
+
+
 def as_tensor(x, op: str) -> Tensor:
     """``x`` as a Tensor (raw backend arrays are wrapped); anything else is a clear error."""
     if isinstance(x, Tensor):

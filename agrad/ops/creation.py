@@ -13,6 +13,7 @@ from .._info import _check_int_range, _int_bounds
 from .._op import Primitive
 from .._tape import GRAD_ENABLED, Node
 from .._tensor import Tensor, _check_can_require_grad, _wrap, ops
+from ._util import shape_arg
 
 __all__ = [
     "asarray",
@@ -219,13 +220,48 @@ def _create(fname, args, kwargs, dtype, device, backend, requires_grad):
         except (KeyError, TypeError):
             raw_dt = bk.raw_dtype(dtype)  # a raw dtype; or the error that names the problem
     fn = getattr(bk.xp, fname)
-    if kwargs:
-        data = fn(*args, dtype=raw_dt, device=dev, **kwargs)
-    else:  # (a call without an empty **{} is measurably cheaper)
-        data = fn(*args, dtype=raw_dt, device=dev)
+    try:
+        if kwargs:
+            data = fn(*args, dtype=raw_dt, device=dev, **kwargs)
+        else:  # (a call without an empty **{} is measurably cheaper)
+            data = fn(*args, dtype=raw_dt, device=dev)
+    except (TypeError, ValueError, ZeroDivisionError) as e:  # (free unless raised)
+        _check_creation_args(fname, args, kwargs)
+        raise e from None
     if requires_grad or type(data) is not bk.array_type or bk.name != "numpy":
         return _finish(data, bk, requires_grad, fname)
     return _wrap(data, bk, "cpu")  # _finish for a NumPy array that needs no gradient
+
+
+def _check_creation_args(fname, args, kwargs):
+    """The arguments a creation function's backend refused, checked for agrad's own error
+    (the backends' say "'str' object cannot be interpreted as an integer" and such)."""
+
+    def number(v, name, kinds=(int, float)):
+        if not isinstance(v, kinds) or isinstance(v, bool):
+            what = " or ".join(k.__name__ for k in kinds)
+            raise TypeError(f"agrad.{fname}: {name} must be a Python {what}, got {v!r}")
+
+    if fname in ("zeros", "ones", "empty", "full"):
+        shape = shape_arg(args[0], fname)
+        if any(n < 0 for n in shape):
+            raise ValueError(f"agrad.{fname}: shape {shape} has a negative dimension")
+    elif fname == "eye":
+        for v, name in ((args[0], "n_rows"), (args[1], "n_cols"), (kwargs["k"], "k")):
+            if v is not None or name == "n_rows":
+                number(v, name, (int,))
+    elif fname == "arange":
+        for v, name in zip(args, ("start", "stop", "step")):
+            if v is not None or name == "start":
+                number(v, name)
+        if args[2] == 0:
+            raise ValueError(f"agrad.{fname}: step must not be 0")
+    elif fname == "linspace":
+        number(args[0], "start", (int, float, complex))
+        number(args[1], "stop", (int, float, complex))
+        number(args[2], "num", (int,))
+        if args[2] < 0:
+            raise ValueError(f"agrad.{fname}: num must be non-negative, got {args[2]}")
 
 
 def zeros(shape, *, dtype=None, device=None, backend=None, requires_grad=False) -> Tensor:

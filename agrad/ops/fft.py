@@ -43,7 +43,7 @@ import numbers
 
 from .._backend import resolve
 from .._op import primitive
-from ._util import as_tensor
+from ._util import as_tensor, shape_arg
 
 __all__ = [
     "fft",
@@ -161,18 +161,17 @@ def _axes_and_s(x, s, axes, op, *, last_default=None):
     the last ``len(s)`` when ``s`` is given); ``s[i] == -1`` (or ``s=None``) keeps the input's
     length, except along the last axis where ``last_default(m)`` gives it (irfftn)."""
     ndim = x.ndim
+    if s is not None:
+        s = shape_arg(s, f"fft.{op}", "s", allow_int=False)
     if axes is None:
         axes = tuple(range(ndim)) if s is None else tuple(range(ndim - len(s), ndim))
-    elif isinstance(axes, numbers.Integral):
-        raise TypeError(f"agrad.fft.{op}: axes must be a sequence of ints or None, got {axes!r}")
+    else:
+        axes = shape_arg(axes, f"fft.{op}", "axes", allow_int=False)
     axes = tuple(_axis(a, ndim, op) for a in axes)
     if len(set(axes)) != len(axes):
         raise ValueError(f"agrad.fft.{op}: repeated axis in axes={axes!r}")
     if s is None:
         s = (-1,) * len(axes)
-    elif isinstance(s, numbers.Integral):
-        raise TypeError(f"agrad.fft.{op}: s must be a sequence of ints or None, got {s!r}")
-    s = tuple(s)
     if len(s) != len(axes):
         raise ValueError(
             f"agrad.fft.{op}: s and axes must have the same length, got s={s!r} and axes={axes!r}"
@@ -373,9 +372,7 @@ def _shift(x, axes, op, sign):
     x = as_tensor(x, f"fft.{op}")
     if axes is None:
         axes = tuple(range(x.ndim))
-    elif isinstance(axes, numbers.Integral):
-        axes = (axes,)
-    axes = tuple(_axis(a, x.ndim, op) for a in axes)
+    axes = tuple(_axis(a, x.ndim, op) for a in shape_arg(axes, f"fft.{op}", "axes"))
     if not axes:
         return x
     shift = tuple(sign * (x.shape[a] // 2) for a in axes)

@@ -33,7 +33,7 @@ import numbers
 from collections import namedtuple
 
 from .._op import primitive
-from ._util import as_tensor, broadcast_shape, norm_axes
+from ._util import as_tensor, broadcast_shape, flag_arg, norm_axes
 from .elementwise import abs as _abs
 from .linalg import matmul
 from .manipulation import expand_dims, reshape
@@ -277,13 +277,15 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     kshape = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
     ord = ord if math.isinf(ord) else (int(ord) if float(ord).is_integer() else float(ord))
     axes = None if axis is None else axes
-    return _vector_norm(x, axis=axes, keepdims=bool(keepdims), ord=ord, kshape=kshape)
+    keepdims = flag_arg(keepdims, "linalg.vector_norm", "keepdims")
+    return _vector_norm(x, axis=axes, keepdims=keepdims, ord=ord, kshape=kshape)
 
 
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """Matrix norm of each matrix of ``x``: ``'fro'``, ``'nuc'``, ``1``, ``-1``, ``2``, ``-2``,
     ``inf``, ``-inf`` (composites of ``vector_norm``, ``svdvals``, sums and max/min)."""
     x = _matrix(x, "matrix_norm")
+    keepdims = flag_arg(keepdims, "linalg.matrix_norm", "keepdims")
     if ord == "fro":
         res = vector_norm(x, axis=(-2, -1))
     elif ord == "nuc":

@@ -20,7 +20,7 @@ import numbers
 
 from .._op import primitive
 from .._tensor import Tensor, _wrap
-from ._util import as_tensor, broadcast_shape, norm_axes, norm_axis, shape_of
+from ._util import as_tensor, broadcast_shape, norm_axes, norm_axis, shape_arg, shape_of
 
 
 @primitive(saves="none", complex_grad="direct")
@@ -36,7 +36,7 @@ def _(xp, g, out, x, *, shape, in_shape, copy):  # reshape back
 def reshape(x, /, shape, *, copy=None):
     """``x`` with a new ``shape`` (one entry may be -1)."""
     x = as_tensor(x, "reshape")
-    shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    shape = shape_arg(shape, "reshape")
     in_shape = shape_of(x)
     known = math.prod(s for s in shape if s != -1)
     n = math.prod(in_shape)
@@ -69,7 +69,7 @@ def _(xp, g, out, x, *, axes):  # apply the inverse permutation
 def permute_dims(x, /, axes):
     """Permute the axes of ``x``."""
     x = as_tensor(x, "permute_dims")
-    given = tuple(axes)
+    given = shape_arg(axes, "permute_dims", "axes")
     nd = x.ndim
     ok = all(
         isinstance(a, numbers.Integral) and not isinstance(a, bool) and -nd <= a < nd for a in given
@@ -165,7 +165,7 @@ def _(xp, g, out, x, *, shape):  # the tape sums over the broadcast axes
 def broadcast_to(x, /, shape):
     """``x`` broadcast to ``shape``."""
     x = as_tensor(x, "broadcast_to")
-    shape = tuple(shape)
+    shape = shape_arg(shape, "broadcast_to")
     lead = len(shape) - x.ndim
     if lead < 0 or any(s not in (1, t) for s, t in zip(x.shape, shape[lead:])):
         raise ValueError(f"agrad.broadcast_to: cannot broadcast shape {x.shape} to {shape}")
@@ -197,8 +197,21 @@ def _(xp, g, out, *arrays, axis, sizes, needs):  # slice g back into the pieces 
     return tuple(pieces)
 
 
+def _sequence(arrays, op):
+    """``arrays`` for concat and stack: a list or tuple (any other iterable of tensors is taken
+    as a list; a single tensor, which NumPy would split into rows, is an error)."""
+    if isinstance(arrays, Tensor) or not hasattr(arrays, "__iter__") or isinstance(arrays, str):
+        raise TypeError(
+            f"agrad.{op}: arrays must be a list or tuple of tensors, got "
+            f"{type(arrays).__name__}; e.g. ag.{op}([x, y])"
+        )
+    return arrays
+
+
 def concat(arrays, /, *, axis=0):
     """Join tensors along an existing ``axis`` (``None`` flattens them first)."""
+    if type(arrays) is not list and type(arrays) is not tuple:
+        arrays = _sequence(arrays, "concat")
     arrays = [a if isinstance(a, Tensor) else as_tensor(a, "concat") for a in arrays]
     if not arrays:
         raise ValueError("agrad.concat: needs at least one tensor")
@@ -232,6 +245,8 @@ def _(xp, g, out, *arrays, axis):  # take each slice along the new axis
 
 def stack(arrays, /, *, axis=0):
     """Join tensors of one shape along a new ``axis``."""
+    if type(arrays) is not list and type(arrays) is not tuple:
+        arrays = _sequence(arrays, "stack")
     arrays = [as_tensor(a, "stack") for a in arrays]
     if not arrays:
         raise ValueError("agrad.stack: needs at least one tensor")
@@ -505,4 +520,5 @@ def broadcast_shapes(*shapes):
     >>> ag.broadcast_shapes((2, 1), (3,))
     (2, 3)
     """
+    shapes = [shape_arg(s, "broadcast_shapes", "each shape", allow_int=False) for s in shapes]
     return broadcast_shape(shapes, "broadcast_shapes")

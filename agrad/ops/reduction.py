@@ -22,7 +22,7 @@ import builtins
 import math
 
 from .._op import primitive
-from ._util import as_tensor, kept_shape, norm_axes, norm_axis, shape_of
+from ._util import as_tensor, flag_arg, kept_shape, norm_axes, norm_axis, shape_of
 
 
 def _expand(xp, g, shape, axes, keepdims):
@@ -52,6 +52,8 @@ def sum(x, /, *, axis=None, dtype=None, keepdims=False):
     3.0
     """
     x = as_tensor(x, "sum")
+    if type(keepdims) is not bool:
+        keepdims = flag_arg(keepdims, "sum", "keepdims")
     shape = shape_of(x)
     axes = norm_axes(axis, len(shape), "sum")
     return _sum(x, axis=axes, keepdims=keepdims, dtype=x._bk.raw_dtype(dtype), shape=shape)
@@ -83,6 +85,8 @@ def _(xp, g, out, x, *, axis, keepdims, dtype, shape):
 def prod(x, /, *, axis=None, dtype=None, keepdims=False):
     """Product over ``axis``; its gradient is exact at zeros."""
     x = as_tensor(x, "prod")
+    if type(keepdims) is not bool:
+        keepdims = flag_arg(keepdims, "prod", "keepdims")
     shape = shape_of(x)
     axes = norm_axes(axis, len(shape), "prod")
     return _prod(x, axis=axes, keepdims=keepdims, dtype=x._bk.raw_dtype(dtype), shape=shape)
@@ -112,6 +116,8 @@ def _(xp, g, out, x, *, axis, keepdims, shape, n):  # d mean = ones / n
 def mean(x, /, *, axis=None, keepdims=False):
     """Arithmetic mean over ``axis``."""
     x = _floating(x, "mean")
+    if type(keepdims) is not bool:
+        keepdims = flag_arg(keepdims, "mean", "keepdims")
     shape = tuple(x._data.shape)
     if axis is None:  # (the common case, without the general checks)
         axes, n = tuple(range(len(shape))), math.prod(shape)
@@ -123,9 +129,20 @@ def mean(x, /, *, axis=None, keepdims=False):
     return _mean(x, axis=axes, keepdims=keepdims, shape=shape, n=float(n))
 
 
+def _check_correction(correction, op):
+    if not isinstance(correction, (int, float)) or isinstance(correction, bool):
+        raise TypeError(
+            f"agrad.{op}: correction must be a Python int or float (degrees of freedom), got "
+            f"{correction!r}"
+        )
+
+
 def var(x, /, *, axis=None, correction=0.0, keepdims=False):
     """Variance over ``axis`` with ``correction`` degrees of freedom (composite)."""
     x = _floating(x, "var")
+    _check_correction(correction, "var")
+    if type(keepdims) is not bool:
+        keepdims = flag_arg(keepdims, "var", "keepdims")
     axes = norm_axes(axis, x.ndim, "var")
     n = _count(x.shape, axes)
     d = x - mean(x, axis=axes, keepdims=True)
@@ -138,6 +155,9 @@ def std(x, /, *, axis=None, correction=0.0, keepdims=False):
     from .elementwise import sqrt, where
 
     x = _floating(x, "std")
+    _check_correction(correction, "std")
+    if type(keepdims) is not bool:
+        keepdims = flag_arg(keepdims, "std", "keepdims")
     v = var(x, axis=norm_axes(axis, x.ndim, "std"), correction=correction, keepdims=keepdims)
     nonzero = v != 0  # NaN (no degrees of freedom) stays NaN
     return where(nonzero, sqrt(where(nonzero, v, 1.0)), 0.0)
@@ -158,6 +178,8 @@ def _extremum(name):
 
     def public(x, /, *, axis=None, keepdims=False):
         x = as_tensor(x, name)
+        if type(keepdims) is not bool:
+            keepdims = flag_arg(keepdims, name, "keepdims")
         shape = shape_of(x)
         axes = norm_axes(axis, len(shape), name)
         if any(shape[a] == 0 for a in axes):  # (the standard leaves it to the library)

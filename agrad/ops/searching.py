@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .._op import primitive
 from .._tensor import Tensor
-from ._util import as_tensor, norm_axes, norm_axis
+from ._util import as_tensor, flag_arg, norm_axes, norm_axis
 
 __all__ = ["argmax", "argmin", "nonzero", "searchsorted", "count_nonzero"]
 
@@ -50,7 +50,7 @@ def _arg_extreme(prim, name, x, axis, keepdims):
     if x.size == 0 if axis is None else x.shape[axis] == 0:
         where = "" if axis is None else f" along axis {axis}"
         raise ValueError(f"agrad.{name}: the tensor of shape {x.shape} has no elements{where}")
-    return prim(x, axis=axis, keepdims=bool(keepdims))
+    return prim(x, axis=axis, keepdims=flag_arg(keepdims, name, "keepdims"))
 
 
 def argmax(x, /, *, axis=None, keepdims=False) -> Tensor:
@@ -128,7 +128,8 @@ def count_nonzero(x, /, *, axis=None, keepdims=False) -> Tensor:
 
         info = __array_namespace_info__(backend=x._bk)
         int_dtype = x._bk.raw_dtype(info.default_dtypes(device=x._dev)["integral"])
-    return _count_nonzero(x, axis=axes, keepdims=bool(keepdims), int_dtype=int_dtype)
+    keepdims = flag_arg(keepdims, "count_nonzero", "keepdims")
+    return _count_nonzero(x, axis=axes, keepdims=keepdims, int_dtype=int_dtype)
 
 
 @primitive(saves="none", differentiable=False, promotes=False)

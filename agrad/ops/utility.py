@@ -14,13 +14,14 @@ import builtins
 import numbers
 
 from .._tensor import _wrap
-from ._util import as_tensor, norm_axes, norm_axis
+from ._util import as_tensor, flag_arg, norm_axes, norm_axis
 
 __all__ = ["all", "any", "diff"]
 
 
 def _reduce_bool(name, x, axis, keepdims):
     x = as_tensor(x, name)
+    keepdims = flag_arg(keepdims, name, "keepdims")
     axes = norm_axes(axis, x.ndim, name)
     data = getattr(x._bk.module, name)(x._data, axis=axes, keepdims=keepdims)
     if x._bk.fix is not None:
