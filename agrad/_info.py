@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._backend import get_backend
+from ._backend import get_backend, resolve
 from ._dtypes import DTYPES, DType, canonical
 
 __all__ = [
@@ -52,12 +52,16 @@ _KINDS = (
 # ---- the info object -----------------------------------------------------------------------
 class Info:
     """What ``__array_namespace_info__()`` returns: the standard's inspection API, answered for
-    one backend (``backend`` attribute)."""
+    one backend (``backend`` attribute). Asked without ``backend=``, a ``device=`` of another
+    library answers for that library, as creation functions do (``info.dtypes(device=
+    x.device)`` for a torch tensor ``x`` is torch's answer: code written against the standard
+    passes the device of its data)."""
 
-    __slots__ = ("_bk",)
+    __slots__ = ("_bk", "_chosen")
 
-    def __init__(self, bk):
+    def __init__(self, bk, chosen=False):
         self._bk = bk
+        self._chosen = chosen  # backend= was given: a foreign device is an error
 
     @property
     def backend(self) -> str:
@@ -71,9 +75,15 @@ class Info:
         f = getattr(self._bk.module, "__array_namespace_info__", None)
         return f() if f is not None else None
 
-    def _check_device(self, device):
-        """The backend's device object for ``device`` (a named error for a foreign one)."""
-        return None if device is None else self._bk.normalize_device(device)
+    def _for(self, device):
+        """The info for ``device`` (itself, or the one of the backend the device belongs to)
+        and the backend's device object (a named error for a foreign one)."""
+        if device is None:
+            return self, None
+        if self._chosen:
+            return self, self._bk.normalize_device(device)
+        bk, dev = resolve(None, device)
+        return (self if bk is self._bk else Info(bk)), dev
 
     def capabilities(self) -> dict:
         """``{"boolean indexing": True, "data-dependent shapes": True, "max dimensions": n}``
@@ -111,7 +121,9 @@ class Info:
         """agrad DTypes for the keys ``"real floating"``, ``"complex floating"``,
         ``"integral"`` and ``"indexing"``: what this backend creates by default (torch's
         default float is float32)."""
-        device = self._check_device(device)
+        info, device = self._for(device)
+        if info is not self:
+            return info.default_dtypes(device=device)
         native = self._native()
         if native is not None:
             raw = native.default_dtypes(device=device)
@@ -127,7 +139,9 @@ class Info:
     def dtypes(self, *, device=None, kind=None) -> dict:
         """``{name: DType}`` for the dtypes this backend supports, of ``kind`` (as in
         :func:`isdtype`; None for all)."""
-        device = self._check_device(device)
+        info, device = self._for(device)
+        if info is not self:
+            return info.dtypes(device=device, kind=kind)
         out = {}
         for name, dt in DTYPES.items():
             if dt not in self._bk._to_raw:
@@ -159,7 +173,9 @@ def __array_namespace_info__(*, backend=None) -> Info:
     >>> info.dtypes(kind="real floating")
     {'float32': agrad.float32, 'float64': agrad.float64}
     """
-    return Info(get_backend("numpy" if backend is None else backend))
+    if backend is None:
+        return Info(get_backend("numpy"))
+    return Info(get_backend(backend), chosen=True)
 
 
 # ---- dtype coercion ---------------------------------------------------------------------------

@@ -61,7 +61,12 @@ def test_info_torch_default_float_is_float32():
 
 def test_info_errors():
     with pytest.raises(ValueError, match=r"the numpy backend has only device 'cpu', got 'cuda'"):
-        ag.__array_namespace_info__().dtypes(device="cuda")
+        ag.__array_namespace_info__(backend="numpy").dtypes(device="cuda")
+    try:  # without backend=, "cuda" means CuPy, as in ag.zeros(2, device="cuda")
+        import cupy  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match=r"agrad: backend 'cupy' is not available"):
+            ag.__array_namespace_info__().dtypes(device="cuda")
     with pytest.raises(ValueError, match=r"agrad: unknown backend 'nope'"):
         ag.__array_namespace_info__(backend="nope")
     with pytest.raises(ValueError, match=r"agrad\.isdtype: unknown kind 'float'"):
@@ -226,3 +231,16 @@ def test_finfo_iinfo_backend_dtypes_and_errors(backend):
         ag.iinfo(ag.float32)
     with pytest.raises(TypeError, match=r"agrad\.iinfo: bool is not an integer dtype$"):
         ag.iinfo(ag.bool)
+
+
+def test_info_answers_for_the_backend_of_a_device_it_is_given(backend):
+    # code written against the standard asks ag.__array_namespace_info__().dtypes(device=
+    # x.device) (scikit-learn does): the device names its backend, as in creation functions
+    x = ag.asarray([1.0], backend=backend)
+    info, own = ag.__array_namespace_info__(), ag.__array_namespace_info__(backend=backend)
+    assert info.dtypes(device=x.device) == own.dtypes()
+    assert info.dtypes(device=x.device, kind="integral") == own.dtypes(kind="integral")
+    assert info.default_dtypes(device=x.device) == own.default_dtypes()
+    if backend != "numpy":  # an info asked for one backend refuses another's device
+        with pytest.raises(ValueError, match=r"agrad: the numpy backend has only device 'cpu'"):
+            ag.__array_namespace_info__(backend="numpy").dtypes(device=x.device)

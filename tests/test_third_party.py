@@ -16,10 +16,24 @@ try:  # in the test extras from Python 3.11 (scipy 1.15, Python 3.10's last, is 
 except ImportError:
     scipy = special = stats = None
 
+SCIPY_OK = scipy is not None and tuple(int(p) for p in scipy.__version__.split(".")[:2]) >= (1, 16)
 needs_scipy = pytest.mark.skipif(
-    scipy is None or tuple(int(p) for p in scipy.__version__.split(".")[:2]) < (1, 16),
+    not SCIPY_OK,
     reason="needs scipy >= 1.16 (Python 3.11+): scipy 1.15's softmax turns agrad's tensors into "
     "NumPy arrays, and its logsumexp makes a scalar without the input's device",
+)
+
+try:  # scikit-learn's Array API dispatch (the test extras, from Python 3.11)
+    import sklearn
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics.pairwise import rbf_kernel
+except ImportError:
+    sklearn = None
+
+needs_sklearn = pytest.mark.skipif(
+    sklearn is None or not SCIPY_OK,
+    reason="needs scikit-learn >= 1.7 and scipy >= 1.16: the test extras from Python 3.11",
 )
 
 X = np.array([[0.5, 1.0, -2.0], [0.3, 0.1, 0.9]])
@@ -105,3 +119,54 @@ def test_scipy_stats_through_a_0d_condition(backend):
     want = (p - mu) / (4 * sd * mu) - sd / (4 * mu**2)
     np.testing.assert_allclose(ag.grad(stats.variation)(x).numpy(), want, rtol=1e-12)
     assert ag.testing.gradcheck(stats.variation, x)
+
+
+# ---- scikit-learn, with array_api_dispatch ---------------------------------------------------
+D = np.random.default_rng(7).normal(size=(8, 3))
+T = np.random.default_rng(8).normal(size=8)
+
+
+@needs_sklearn
+def test_sklearn_rbf_kernel(backend):
+    x = ag.asarray(D, backend=backend)
+    with sklearn.config_context(array_api_dispatch=True):
+        k = rbf_kernel(x, gamma=0.3)
+        assert isinstance(k, ag.Tensor) and k.backend == backend
+        np.testing.assert_allclose(k.numpy(), rbf_kernel(D, gamma=0.3), rtol=1e-12)
+        assert ag.testing.gradcheck(lambda t: rbf_kernel(t, gamma=0.3), x)
+        assert ag.testing.gradgradcheck(lambda t: rbf_kernel(t, gamma=0.3), x)
+        g = ag.grad(lambda t: ag.sum(rbf_kernel(t, gamma=0.3)))(x)
+    # closed form: K_ij = exp(-g |x_i - x_j|^2), so d sum(K) / d x_i = -4 g sum_j K_ij (x_i - x_j)
+    kn = rbf_kernel(D, gamma=0.3)
+    want = -4 * 0.3 * np.einsum("ij,ijk->ik", kn, D[:, None, :] - D[None, :, :])
+    np.testing.assert_allclose(g.numpy(), want, rtol=1e-10, atol=1e-12)
+
+
+@needs_sklearn
+def test_sklearn_ridge_and_pca_fit_on_tensors(backend):
+    # a fitted model's outputs are differentiable in the training data
+    x, y = ag.asarray(D, backend=backend), ag.asarray(T, backend=backend)
+    with sklearn.config_context(array_api_dispatch=True):
+
+        def ridge(t):
+            return Ridge(alpha=0.5, solver="svd").fit(t, y).predict(t)
+
+        def pca(t):
+            return PCA(n_components=2, svd_solver="full").fit_transform(t)
+
+        np.testing.assert_allclose(
+            ridge(x).numpy(), Ridge(alpha=0.5, solver="svd").fit(D, T).predict(D), rtol=1e-10
+        )
+        np.testing.assert_allclose(
+            np.abs(pca(x).numpy()),  # (each component up to its sign)
+            np.abs(PCA(n_components=2, svd_solver="full").fit_transform(D)),
+            rtol=1e-10,
+        )
+        assert ag.testing.gradcheck(ridge, x)
+        assert ag.testing.gradcheck(pca, x)
+        # closed form for ridge's fit on its own data, through y: predictions = H y with the
+        # hat matrix H of the centred data, so d sum(predictions) / dy = H^T 1
+        g = ag.grad(lambda v: ag.sum(Ridge(alpha=0.5, solver="svd").fit(x, v).predict(x)))(y)
+    c = D - D.mean(axis=0)
+    h = c @ np.linalg.solve(c.T @ c + 0.5 * np.eye(3), c.T) + np.full((8, 8), 1 / 8)
+    np.testing.assert_allclose(g.numpy(), h.T @ np.ones(8), rtol=1e-10)
