@@ -266,17 +266,24 @@ class Backend:
             return out
         except (IndexError, TypeError):
             pass
-        # libraries whose __setitem__ takes no integer arrays (array-api-strict): blend through
-        # scatter-adds; where an index repeats, its values are averaged (the standard leaves
-        # repeated writes unspecified)
-        zeros = xp.zeros(x.shape, dtype=x.dtype, device=x.device)
-        shape = tuple(x[key].shape)
+        # libraries whose __setitem__ takes no integer arrays (array-api-strict): each element
+        # takes the last value written to it, found through flat positions and a (written x
+        # size) table, with no arithmetic on the values (any dtype). NumPy's order: where an
+        # index repeats, the last write wins (the standard leaves repeated writes unspecified).
+        lin = _linear_index(self, x, key)
         if not hasattr(values, "shape"):
             values = xp.asarray(values, dtype=x.dtype, device=x.device)
-        values = xp.broadcast_to(values, shape)
-        hits = self.index_add(zeros, key, xp.ones(shape, dtype=x.dtype, device=x.device))
-        sums = self.index_add(zeros, key, values)
-        return xp.where(hits > 0, sums / xp.where(hits > 0, hits, 1), x)
+        vals = xp.reshape(xp.astype(xp.broadcast_to(values, lin.shape), x.dtype), (-1,))
+        lin = xp.reshape(lin, (-1,))
+        n = math.prod(x.shape)
+        hit = lin[:, None] == xp.arange(n, dtype=lin.dtype, device=x.device)[None, :]
+        order = xp.arange(lin.shape[0], dtype=lin.dtype, device=x.device)[:, None]
+        last = xp.max(xp.where(hit, order, -1), axis=0) if lin.shape[0] else None
+        if last is None:  # nothing is written
+            return out
+        picked = xp.take(vals, xp.where(last >= 0, last, 0), axis=0)
+        flat = xp.where(last >= 0, picked, xp.reshape(x, (-1,)))
+        return xp.reshape(flat, x.shape)
 
     def index_add(self, x, key, values):
         """``x`` with ``values`` added at ``x[key]``; repeated indices accumulate. Not in place."""
@@ -331,7 +338,11 @@ def _index_add_generic(bk, x, key, values):
     lin = xp.reshape(lin, (-1,))
     hit = lin[:, None] == xp.arange(n, dtype=lin.dtype, device=x.device)[None, :]
     zero = xp.zeros((), dtype=vals.dtype, device=x.device)
-    contrib = xp.sum(xp.where(hit, vals[:, None], zero), axis=0)
+    if vals.dtype == xp.bool:  # adding booleans is "or" (NumPy's add.at); there is no sum
+        contrib = xp.any(xp.where(hit, vals[:, None], zero), axis=0)
+        return xp.logical_or(out, xp.reshape(contrib, x.shape))
+    # in x's dtype (the standard's sum would widen int32 to int64, and the result with it)
+    contrib = xp.sum(xp.where(hit, vals[:, None], zero), axis=0, dtype=x.dtype)
     return out + xp.reshape(contrib, x.shape)
 
 

@@ -380,7 +380,8 @@ def _(xp, g, out, x, values, *, key):  # x's gradient stops where it was overwri
 def index_set(x, key, values, /):
     """``x`` with ``x[key] = values``, not in place (JAX's ``x.at[key].set(values)``).
     Differentiable in ``x`` (zero where overwritten) and ``values``; ``x[key] = v`` on a
-    Tensor records this.
+    Tensor records this. Where an index repeats, the last value wins on every backend (NumPy's
+    order; the standard leaves it unspecified).
 
     Examples
     --------

@@ -520,3 +520,34 @@ def test_indexing_stays_on_a_non_default_device(rng):
         r"devices",
     ):
         x[ag.asarray(np.array([0]), backend="array_api_strict")]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int32", "uint8", "bool"])
+def test_index_set_and_add_on_every_dtype_with_integer_arrays(backend, dtype):
+    # array-api-strict's __setitem__ takes no integer arrays: agrad writes through a table of
+    # flat positions, with no arithmetic on the values (it divided, which ints and bools refuse)
+    x_np = np.zeros((2, 3), dtype=dtype)
+    x = ag.asarray(x_np, backend=backend)
+    key = (ag.asarray([1, 0, 1], backend=backend), ag.asarray([2, 0, 2], backend=backend))
+    v_np = np.array([1, 1, 0], dtype=dtype)  # (1, 2) written twice: 1, then 0
+    v = ag.asarray(v_np, backend=backend)
+    want = x_np.copy()
+    want[1, 2], want[0, 0] = v_np[2], v_np[1]  # the last write wins, as in NumPy
+    np.testing.assert_array_equal(ag.index_set(x, key, v).numpy(), want)
+    h = ag.asarray(x_np, backend=backend)
+    h[key] = v  # x[key] = v is index_set
+    np.testing.assert_array_equal(h.numpy(), want)
+    added = x_np.copy()
+    np.add.at(added, (np.array([1, 0, 1]), np.array([2, 0, 2])), v_np)  # bools: "or"
+    np.testing.assert_array_equal(ag.index_add(x, key, v).numpy(), added)
+    assert ag.index_set(x, key, v).dtype == x.dtype == ag.index_add(x, key, v).dtype
+
+
+def test_repeated_writes_take_the_last_value_on_every_backend(backend, rng):
+    x = t(np.zeros(4), backend)
+    idx = ag.asarray([3, 1, 3, 3], backend=backend)
+    y = ag.index_set(x, idx, t([1.0, 2.0, 5.0, 7.0], backend))
+    np.testing.assert_array_equal(y.numpy(), [0.0, 2.0, 0.0, 7.0])
+    # nothing written: x itself, unchanged
+    empty = ag.asarray(np.zeros(0, dtype=np.int64), backend=backend)
+    np.testing.assert_array_equal(ag.index_set(x, empty, 1.0).numpy(), np.zeros(4))
