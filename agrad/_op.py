@@ -392,7 +392,7 @@ def _call_any(prim, args, static):
                 if ref is None:
                     ref = a
                 elif a._bk is not ref._bk or (ref._bk.multi_device and a._dev != ref._dev):
-                    _mismatch(prim.name, args)
+                    return _call_any(prim, _align(prim.name, args), static)
                 elif a._data.dtype is not ref._data.dtype:
                     mixed = True
                 if a.requires_grad:
@@ -599,6 +599,30 @@ def _all_python_numbers(obj) -> bool:
     if isinstance(obj, (list, tuple)):
         return all(_all_python_numbers(o) for o in obj)
     return isinstance(obj, _SCALARS)
+
+
+def _movable(t) -> bool:
+    """A 0-d tensor of the default backend (NumPy, CPU) that needs no gradient: what library
+    code makes of a Python scalar with ``xp.asarray(0.5)``, passing no device."""
+    return t._bk.name == "numpy" and not t._data.shape and not t.requires_grad
+
+
+def _align(name, args):
+    """``args``, whose tensors live on several backends or devices, with the movable 0-d ones
+    (see :func:`_movable`) moved to the others' (PyTorch lets a 0-d CPU tensor join CUDA
+    tensors alike: array code such as SciPy's relies on it); anything else is the error."""
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    main = [t for t in tensors if not _movable(t)]
+    if not main or len(main) == len(tensors):
+        _mismatch(name, args)
+    bk, dev = main[0]._bk, main[0]._dev
+    if any(t._bk is not bk or (bk.multi_device and t._dev != dev) for t in main):
+        _mismatch(name, args)
+    from .ops.creation import _transfer
+
+    return tuple(
+        _transfer(a, bk, dev) if isinstance(a, Tensor) and a._bk is not bk else a for a in args
+    )
 
 
 def _mismatch(name, args):

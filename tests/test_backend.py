@@ -266,6 +266,28 @@ def test_mixing_backends_names_the_op_both_backends_and_to_device():
         ag.matmul(a, b)
 
 
+@pytest.mark.parametrize("other", ["array_api_strict", "torch"])
+def test_a_0d_numpy_tensor_without_grad_joins_another_backend(other):
+    # PyTorch's rule for 0-d CPU tensors with CUDA ones: what xp.asarray(0.5) makes in library
+    # code that passes no device (SciPy's ttest_1samp) must not stop that code
+    if other == "torch":
+        pytest.importorskip("torch")
+    x = ag.asarray([1.0, 2.0], dtype=ag.float64, backend=other, requires_grad=True)
+    c = ag.asarray(0.5)  # NumPy, 0-d, no gradient
+    for y in (x - c, c * x, ag.where(x > 1.0, c, x), ag.maximum(c, x)):
+        assert y.backend == other and y.device == x.device
+    y = (x - c) * (c * x)
+    np.testing.assert_allclose(y.numpy(), [0.25, 1.5])
+    ag.sum(y).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.75, 1.75])  # d (x - c) c x = c (2x - c)
+    # anything else still needs to_device: a 1-d tensor, or a 0-d one that needs a gradient
+    for bad in (ag.asarray([0.5]), ag.asarray(0.5, requires_grad=True)):
+        with pytest.raises(ValueError, match=r"agrad\.subtract: inputs live on different"):
+            x - bad
+    with pytest.raises(ValueError, match=r"agrad\.add: inputs live on different"):
+        ag.asarray(1.0, backend=other) + ag.asarray([1.0])  # only NumPy's 0-d tensors move
+
+
 def test_strict_devices_are_followed_forward_and_backward():
     import array_api_strict as s
 

@@ -106,6 +106,19 @@ def test_array_api_extra_with_a_0d_condition(backend, m):
 
 
 @needs_scipy
+def test_scipy_ttest_makes_its_scalar_without_a_device(backend):
+    # ttest_1samp turns popmean into xp.asarray(popmean): a NumPy 0-d tensor on agrad, which
+    # joins a torch or array-api-strict sample as a scalar (PyTorch's rule for 0-d CPU tensors)
+    p = np.array([0.2, 0.3, 0.5, 1.1])
+    x = ag.asarray(p, backend=backend)
+    res, want = stats.ttest_1samp(x, 0.25), stats.ttest_1samp(p, 0.25)
+    assert res.statistic.backend == backend
+    np.testing.assert_allclose(res.statistic.numpy(), want.statistic, rtol=1e-12)
+    np.testing.assert_allclose(float(res.pvalue), want.pvalue, rtol=1e-10)
+    # (not differentiated: its p-value goes through scipy.special, which converts to NumPy)
+
+
+@needs_scipy
 def test_scipy_stats_through_a_0d_condition(backend):
     # tmean and variation take array-api-extra's apply_where with a 0-d condition on the way
     p = np.array([0.2, 0.3, 0.5, 1.1])
