@@ -377,6 +377,8 @@ def _index_add_torch(bk, x, key, values):
 
 
 def _index_add_jax(bk, x, key, values):  # pragma: no cover - exercised when JAX is installed
+    if x.dtype == bool:  # JAX adds no booleans: "or" is their maximum
+        return x.at[key].max(values)
     return x.at[key].add(values)
 
 
