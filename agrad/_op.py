@@ -533,16 +533,17 @@ def _check_scalars(name, args, ref):
 
 def _scalar_error(name, a, kind):
     names = {
-        "bool": "bool",
-        "signed integer": "integer",
-        "unsigned integer": "integer",
-        "real floating": "real floating",
-        "complex floating": "complex floating",
+        "bool": "a bool",
+        "signed integer": "an integer",
+        "unsigned integer": "an integer",
+        "real floating": "a real floating",
+        "complex floating": "a complex floating",
     }
     raise TypeError(
-        f"agrad.{name}: cannot combine the Python {type(a).__name__} {a!r} with a "
-        f"{names[kind]} tensor: the Array API promotes Python scalars only within a kind. "
-        f"Convert one side first, e.g. ag.astype(x, ag.float64)."
+        f"agrad.{name}: cannot combine the Python {type(a).__name__} {a!r} with "
+        f"{names[kind]} tensor: the Array API promotes Python scalars only within a kind (a "
+        f"complex one joins floating tensors too). Convert one side first, e.g. "
+        f"ag.astype(x, ag.float64)."
     )
 
 

@@ -353,7 +353,7 @@ def test_python_scalars_follow_the_standard(backend):
     with pytest.raises(
         TypeError,
         match=r"agrad\.multiply: cannot combine the Python float 1\.5 "
-        r"with a integer tensor",
+        r"with an integer tensor",
     ):
         i64 * 1.5
     with pytest.raises(TypeError, match=r"agrad\.add: cannot combine the Python bool True"):

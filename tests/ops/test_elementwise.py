@@ -535,7 +535,7 @@ def test_array_api_strict_has_no_float16():
 def test_python_float_with_integer_tensor_is_an_error_naming_the_op(backend, case):
     xi = ag.asarray(np.array([1, 2, 3]), backend=backend)
     op = getattr(ag, case.name)
-    pattern = rf"^agrad\.{case.name}: cannot combine the Python float 1\.5 with a integer tensor"
+    pattern = rf"^agrad\.{case.name}: cannot combine the Python float 1\.5 with an integer tensor"
     with pytest.raises(TypeError, match=pattern):
         op(xi, 1.5)
     with pytest.raises(TypeError, match=pattern):
