@@ -352,9 +352,21 @@ def _index_add_numpy(bk, x, key, values):
     return out
 
 
+# the dtypes CUDA's atomicAdd takes, which cupy.add.at needs (CuPy's own tests: 'iILQefd')
+_CUPY_ATOMIC = frozenset({"int32", "uint32", "uint64", "float16", "float32", "float64"})
+
+
 def _index_add_cupy(bk, x, key, values):  # pragma: no cover - needs a CUDA device
     import cupy
 
+    kind = x.dtype.name
+    if kind.startswith("complex"):  # atomics add real numbers: the two parts apart
+        v = cupy.asarray(values)
+        re = _index_add_cupy(bk, cupy.ascontiguousarray(x.real), key, cupy.real(v))
+        im = _index_add_cupy(bk, cupy.ascontiguousarray(x.imag), key, cupy.imag(v))
+        return re + 1j * im
+    if kind not in _CUPY_ATOMIC:  # int8, uint8, int16, int64, bool: the portable scatter-add
+        return _index_add_generic(bk, x, key, values)
     out = x.copy()
     if hasattr(cupy.add, "at"):  # CuPy 13+ (cupyx.scatter_add is deprecated from 14)
         cupy.add.at(out, key, values)

@@ -253,6 +253,39 @@ def test_cupy_runs_without_a_device_context_on_a_single_gpu(monkeypatch, count, 
     assert (bk.ctx is not None) is context
 
 
+@pytest.mark.parametrize("dtype", ["float32", "int32", "uint8", "int64", "bool", "complex128"])
+def test_cupy_scatter_add_routes_the_dtypes_its_atomics_refuse(monkeypatch, dtype):
+    # cupy.add.at works through CUDA's atomicAdd: int32, uint32, uint64 and floats only. The
+    # other dtypes take the portable scatter-add, complex ones add their parts apart. With no
+    # GPU here, NumPy stands in for the cupy module
+    from agrad._backend import _CUPY_ATOMIC, _index_add_cupy, get_backend
+
+    calls = []
+
+    def add_at(out, key, values):
+        assert out.dtype.name in _CUPY_ATOMIC, out.dtype  # what a GPU would refuse
+        calls.append(out.dtype.name)
+        np.add.at(out, key, values)
+
+    fake = types.SimpleNamespace(
+        asarray=np.asarray,
+        ascontiguousarray=np.ascontiguousarray,
+        real=np.real,
+        imag=np.imag,
+        add=types.SimpleNamespace(at=add_at),
+    )
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    x = np.zeros(4, dtype=dtype)
+    key = np.array([1, 3, 1])
+    values = np.array([1, 1, 1], dtype=dtype) * (1 + 2j if dtype == "complex128" else 1)
+    want = x.copy()
+    np.add.at(want, key, values)
+    got = _index_add_cupy(get_backend("numpy"), x, key, values)
+    assert got.dtype == x.dtype
+    np.testing.assert_array_equal(got, want)
+    assert bool(calls) == (dtype in ("float32", "int32", "complex128"))
+
+
 def test_mixing_backends_names_the_op_both_backends_and_to_device():
     a = ag.asarray([1.0, 2.0])
     b = ag.asarray([1.0, 2.0], backend="array_api_strict")
