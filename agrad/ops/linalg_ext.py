@@ -33,6 +33,7 @@ import numbers
 from collections import namedtuple
 
 from .._op import primitive
+from .._tape import is_grad_enabled
 from ._util import as_tensor, broadcast_shape, flag_arg, norm_axes
 from .elementwise import abs as _abs
 from .linalg import matmul
@@ -105,16 +106,13 @@ _ACCEPTS = {  # the dtype kinds each kind of linalg function takes (the standard
 }
 
 
-def _floating(x, op, *, real=True, accepts="floating"):
+def _floating(x, op, *, accepts="floating"):
     """``x`` as a Tensor of a dtype ``op`` takes: floating (most of linalg), ``"numeric"``
-    (trace, outer, cross) or ``"any"`` (diagonal); complex only where ``real`` is False."""
+    (trace, outer, cross) or ``"any"`` (diagonal). Complex values run forward everywhere (the
+    backends' own routines); the VJPs written for real matrices refuse them at backward,
+    naming the op (their primitives declare no complex gradient)."""
     x = as_tensor(x, f"linalg.{op}")
     kind = x.dtype.kind
-    if kind == "complex floating" and real:
-        raise NotImplementedError(
-            f"agrad.linalg.{op}: complex inputs are not supported yet (real dtypes only), got "
-            f"{x.dtype}"
-        )
     if kind not in _ACCEPTS[accepts]:
         what = "floating-point" if accepts == "floating" else accepts
         raise TypeError(
@@ -124,8 +122,22 @@ def _floating(x, op, *, real=True, accepts="floating"):
     return x
 
 
-def _matrix(x, op, *, real=True, accepts="floating"):
-    x = _floating(x, op, real=real, accepts=accepts)
+def _real_gradient_only(x, op):
+    """``x`` itself, unless it is complex and a gradient is being recorded: ``op``'s VJP is
+    written for real matrices and some of its outputs stay real for complex ``x`` (singular
+    values, log|det|, norms, eigenvalues), so no complex cotangent would stop the tape at
+    backward. Refused here, where it would be recorded, rather than a wrong gradient later."""
+    if x.requires_grad and x.dtype.kind == "complex floating" and is_grad_enabled():
+        raise NotImplementedError(
+            f"agrad.linalg.{op}: gradients with respect to complex matrices are not implemented "
+            f"(got {x.dtype} that requires grad); for its value, call it on x.detach() or "
+            "inside ag.no_grad()"
+        )
+    return x
+
+
+def _matrix(x, op, *, accepts="floating"):
+    x = _floating(x, op, accepts=accepts)
     if x.ndim < 2:
         raise ValueError(
             f"agrad.linalg.{op}: needs a matrix (or a stack of matrices, shape (..., M, N)), "
@@ -170,7 +182,7 @@ def _(xp, g, out, x, *, offset, in_shape):  # scatter g back: E^T diag(g) F with
 
 def diagonal(x, /, *, offset=0):
     """The ``offset``-th diagonal of each matrix of ``x`` (shape ``(..., M, N)``)."""
-    x = _matrix(x, "diagonal", real=False, accepts="any")
+    x = _matrix(x, "diagonal", accepts="any")
     if not isinstance(offset, numbers.Integral) or isinstance(offset, bool):
         raise TypeError(f"agrad.linalg.diagonal: offset must be an int, got {offset!r}")
     return _diagonal(x, offset=int(offset), in_shape=tuple(x.shape))
@@ -178,14 +190,14 @@ def diagonal(x, /, *, offset=0):
 
 def trace(x, /, *, offset=0, dtype=None):
     """Sum of the ``offset``-th diagonal of each matrix of ``x``."""
-    x = _matrix(x, "trace", real=False, accepts="numeric")
+    x = _matrix(x, "trace", accepts="numeric")
     return _sum(diagonal(x, offset=offset), axis=-1, dtype=dtype)
 
 
 def outer(x1, x2, /):
     """Outer product of two 1-D tensors: ``x1[:, None] * x2[None, :]``."""
-    x1 = _floating(x1, "outer", real=False, accepts="numeric")
-    x2 = _floating(x2, "outer", real=False, accepts="numeric")
+    x1 = _floating(x1, "outer", accepts="numeric")
+    x2 = _floating(x2, "outer", accepts="numeric")
     if x1.ndim != 1 or x2.ndim != 1:
         raise ValueError(
             f"agrad.linalg.outer: needs two 1-D tensors, got shapes {tuple(x1.shape)} and "
@@ -270,7 +282,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     Subgradients: 0 at the zero vector (as PyTorch), ``sign(x)`` for ``ord=1`` (0 at 0),
     shared equally between ties for ``ord=inf``/``-inf``; ``ord=0`` (a count) has gradient 0.
     """
-    x = _floating(x, "vector_norm")
+    x = _real_gradient_only(_floating(x, "vector_norm"), "vector_norm")
     if isinstance(ord, bool) or not isinstance(ord, (int, float)):
         raise ValueError(f"agrad.linalg.vector_norm: ord must be a number, got {ord!r}")
     axes = norm_axes(axis, x.ndim, "linalg.vector_norm")
@@ -408,7 +420,7 @@ def _(xp, g, out, x):  # the sign is locally constant; g_logabsdet A^-T
 def slogdet(x, /):
     """``(sign, logabsdet)`` of each square matrix of ``x``; only ``logabsdet`` has a nonzero
     gradient."""
-    return SlogdetResult(*_slogdet(_square(x, "slogdet")))
+    return SlogdetResult(*_slogdet(_real_gradient_only(_square(x, "slogdet"), "slogdet")))
 
 
 def matrix_power(x, n, /):
@@ -483,7 +495,7 @@ def eigh(x, /):
     """``(eigenvalues, eigenvectors)`` of each symmetric matrix of ``x`` (ascending
     eigenvalues). The gradient needs distinct eigenvalues and is symmetric; the eigenvectors'
     signs are arbitrary, so only sign-invariant functions of them have a meaningful gradient."""
-    return EighResult(*_eigh(_square(x, "eigh")))
+    return EighResult(*_eigh(_real_gradient_only(_square(x, "eigh"), "eigh")))
 
 
 def eigvalsh(x, /):
@@ -578,7 +590,7 @@ def svd(x, /, *, full_matrices=True):
     """``(U, S, Vh)`` of each matrix of ``x``. The gradient needs distinct nonzero singular
     values and ``full_matrices=False`` (unless square); only sign-invariant functions of the
     singular vectors have a meaningful gradient."""
-    x = _matrix(x, "svd")
+    x = _real_gradient_only(_matrix(x, "svd"), "svd")
     return SVDResult(*_svd(x, full_matrices=bool(full_matrices)))
 
 
