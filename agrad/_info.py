@@ -102,20 +102,21 @@ class Info:
         """The device tensors of this backend are created on by default."""
         return self._bk.default_device()
 
-    def devices(self) -> list:
-        """The devices agrad can place tensors of this backend on."""
+    def devices(self) -> tuple:
+        """The devices agrad can place tensors of this backend on (a tuple, as the standard
+        says from 2025.12)."""
         name = self._bk.name
         if name == "numpy":
-            return ["cpu"]
+            return ("cpu",)
         if name == "torch":  # compat's list probes every device type (and warns): ask torch
             import torch
 
             cuda = [torch.device("cuda", i) for i in range(torch.cuda.device_count())]
-            return [torch.device("cpu"), *cuda]
+            return (torch.device("cpu"), *cuda)
         native = self._native()
         if native is None:
-            return [self.default_device()]
-        return list(native.devices())
+            return (self.default_device(),)
+        return tuple(native.devices())
 
     def default_dtypes(self, *, device=None) -> dict:
         """agrad DTypes for the keys ``"real floating"``, ``"complex floating"``,
@@ -169,7 +170,7 @@ def __array_namespace_info__(*, backend=None) -> Info:
     >>> import agrad as ag
     >>> info = ag.__array_namespace_info__()
     >>> info.devices()
-    ['cpu']
+    ('cpu',)
     >>> info.dtypes(kind="real floating")
     {'float32': agrad.float32, 'float64': agrad.float64}
     """

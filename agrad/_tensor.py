@@ -178,9 +178,19 @@ class Tensor(_TensorBase):
     def mT(self) -> Tensor:
         return ops.matrix_transpose(self)
 
-    def __dlpack__(self, **kwargs):
-        """Export the data through DLPack (the graph does not travel)."""
-        return self._data.__dlpack__(**kwargs)
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Export the data through DLPack (the graph does not travel). The keywords are the
+        standard's; those given are passed on to the backend's array."""
+        kw = {}
+        for name, value in (
+            ("stream", stream),
+            ("max_version", max_version),
+            ("dl_device", dl_device),
+            ("copy", copy),
+        ):
+            if value is not None:
+                kw[name] = value
+        return self._data.__dlpack__(**kw)
 
     def __dlpack_device__(self):
         return self._data.__dlpack_device__()

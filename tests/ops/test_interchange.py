@@ -32,3 +32,17 @@ def test_from_dlpack_into_another_backend():
 def test_from_dlpack_rejects_objects_without_dlpack():
     with pytest.raises(TypeError, match=r"agrad\.from_dlpack: list does not implement __dlpack__"):
         ag.from_dlpack([1.0, 2.0])
+
+
+def test_dlpack_signature_is_the_standards(backend):
+    # introspection (the array-api-tests suite reads it) and the keywords, passed on when given
+    import inspect
+
+    x = ag.asarray(np.arange(3.0), backend=backend)
+    params = inspect.signature(x.__dlpack__).parameters
+    assert list(params) == ["stream", "max_version", "dl_device", "copy"]
+    assert all(
+        p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is None for p in params.values()
+    )
+    assert np.from_dlpack(x).tolist() == [0.0, 1.0, 2.0]  # (NumPy asks with max_version=...)
+    assert type(x.__dlpack__(max_version=(1, 0))).__name__ == "PyCapsule"
