@@ -32,7 +32,7 @@ import math
 import numbers
 from collections import namedtuple
 
-from .._op import primitive
+from .._op import _mismatch, primitive
 from .._tape import is_grad_enabled
 from ._util import as_tensor, broadcast_shape, flag_arg, norm_axes
 from .elementwise import abs as _abs
@@ -156,13 +156,31 @@ def _square(x, op):
     return x
 
 
-def _check_rtol(rtol, op):
-    if rtol is not None and not isinstance(rtol, (int, float)):
-        raise NotImplementedError(
-            f"agrad.linalg.{op}: rtol must be None or a Python float (array rtol is not "
-            f"supported yet), got {type(rtol).__name__}"
+def _check_rtol(rtol, op, x):
+    """``rtol`` for pinv and matrix_rank: None, a Python number, or a real floating tensor that
+    broadcasts to the stack's shape ``x.shape[:-2]`` (the raw array, a tolerance per matrix)."""
+    if rtol is None:
+        return None
+    if isinstance(rtol, (int, float)) and not isinstance(rtol, bool):
+        return float(rtol)
+    if not hasattr(rtol, "shape"):
+        raise TypeError(
+            f"agrad.linalg.{op}: rtol must be None, a Python float or a real floating tensor, "
+            f"got {type(rtol).__name__}"
         )
-    return None if rtol is None else float(rtol)
+    t = as_tensor(rtol, f"linalg.{op}")
+    if t._bk is not x._bk or (x._bk.multi_device and t._dev != x._dev):
+        _mismatch(f"linalg.{op}", [x, t])
+    if t.dtype.kind != "real floating":
+        raise TypeError(f"agrad.linalg.{op}: an rtol tensor must be real floating, got {t.dtype}")
+    stack = tuple(x.shape[:-2])
+    rs = tuple(t.shape)
+    if len(rs) > len(stack) or any(r not in (1, n) for r, n in zip(rs[::-1], stack[::-1])):
+        raise ValueError(
+            f"agrad.linalg.{op}: rtol of shape {rs} does not broadcast to the stack of matrices "
+            f"of x, shape {stack} (x is {tuple(x.shape)})"
+        )
+    return t._data
 
 
 # ---- diagonal, trace, outer, cross ---------------------------------------------------------
@@ -619,7 +637,7 @@ def pinv(x, /, *, rtol=None):
     """Moore-Penrose pseudo-inverse of each matrix of ``x``; singular values at most
     ``rtol * max(S)`` count as zero. The gradient assumes the rank is locally constant."""
     x = _matrix(x, "pinv")
-    return _pinv(x, rtol=_check_rtol(rtol, "pinv"))
+    return _pinv(x, rtol=_check_rtol(rtol, "pinv", x))
 
 
 @primitive(differentiable=False)
@@ -629,6 +647,8 @@ def _matrix_rank(xp, x, *, rtol):
     s = _la(xp).svdvals(x)
     if rtol is None:
         rtol = max(x.shape[-2:]) * xp.finfo(x.dtype).eps
+    elif not isinstance(rtol, float):  # one per matrix: against the singular values' axis
+        rtol = xp.expand_dims(rtol, axis=-1)
     tol = xp.max(s, axis=-1, keepdims=True) * rtol
     return xp.sum(xp.astype(s > tol, xp.int64), axis=-1)
 
@@ -636,4 +656,4 @@ def _matrix_rank(xp, x, *, rtol):
 def matrix_rank(x, /, *, rtol=None):
     """Rank of each matrix of ``x`` (an integer count: not differentiable)."""
     x = _matrix(x, "matrix_rank")
-    return _matrix_rank(x, rtol=_check_rtol(rtol, "matrix_rank"))
+    return _matrix_rank(x, rtol=_check_rtol(rtol, "matrix_rank", x))

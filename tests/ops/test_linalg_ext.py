@@ -563,3 +563,26 @@ def test_complex_matrices_run_forward_and_refuse_gradients_by_name(backend, rng)
             f(pg)
         with ag.no_grad():
             np.testing.assert_allclose(f(pg).numpy(), f(pg.detach()).numpy())
+
+
+def test_rtol_per_matrix_for_pinv_and_matrix_rank(backend, rng):
+    # the standard's rtol may be an array broadcasting to the stack of matrices
+    a = rng.normal(size=(2, 3, 3))
+    a[0, :, 2] = a[0, :, 1] + 1e-3 * a[0, :, 0]  # nearly rank 2: its smallest singular value
+    r = np.array([1e-2, 1e-8])  # counts as zero for the first matrix, not the second
+    x, rt = ag.asarray(a, backend=backend), ag.asarray(r, backend=backend)
+    np.testing.assert_array_equal(la.matrix_rank(x, rtol=rt).numpy(), [2, 3])
+    np.testing.assert_allclose(la.pinv(x, rtol=rt).numpy(), np.linalg.pinv(a, rtol=r), rtol=1e-10)
+    one = ag.asarray([0.5], backend=backend)  # (1,) broadcasts to (2,)
+    want = np.linalg.matrix_rank(a, rtol=0.5)
+    np.testing.assert_array_equal(la.matrix_rank(x, rtol=one).numpy(), want)
+    assert (want < 3).all()  # (the tolerance is large enough to matter for both)
+    well = ag.asarray(rng.normal(size=(2, 3, 3)) + 3 * np.eye(3), backend=backend)
+    assert gradcheck(lambda t: la.pinv(t, rtol=ag.asarray([1e-8], backend=backend)), well)
+    for bad, error, message in (
+        (ag.asarray([1e-3] * 3, backend=backend), ValueError, r"rtol of shape \(3,\) does not "),
+        (ag.asarray([1, 2], backend=backend), TypeError, r"an rtol tensor must be real floating"),
+        ("1e-3", TypeError, r"rtol must be None, a Python float or a real floating tensor"),
+    ):
+        with pytest.raises(error, match=rf"agrad\.linalg\.pinv: {message}"):
+            la.pinv(x, rtol=bad)
