@@ -152,13 +152,20 @@ def _kind(bk, p, op) -> str:
 
 def _check_arrays(x, parts, kinds, rest, op):
     """Masks must match the axes they cover and integer arrays must broadcast together (named
-    errors; the libraries' own messages vary)."""
+    errors; the libraries' own messages vary). A mask with a dimension of size 0 selects
+    nothing whatever the axis' size (the standard's rule; NumPy refuses some): it becomes an
+    all-False mask of the covered shape, in ``parts``."""
     axis = 0
-    for p, k in zip(parts, kinds):
+    for i, (p, k) in enumerate(zip(parts, kinds)):
         if k == "ellipsis":
             axis += rest
         elif k == "mask":
             covered = x.shape[axis : axis + len(p.shape)]
+            if tuple(p.shape) != covered and len(p.shape) == len(covered) and 0 in p.shape:
+                if all(s in (0, c) for s, c in zip(p.shape, covered)):
+                    bk = x._bk
+                    parts[i] = bk.module.zeros(covered, dtype=bk.raw_dtype("bool"), device=x._dev)
+                    p = parts[i]
             if tuple(p.shape) != covered:
                 raise IndexError(
                     f"agrad.{op}: boolean index of shape {tuple(p.shape)} does not match axes "

@@ -551,3 +551,21 @@ def test_repeated_writes_take_the_last_value_on_every_backend(backend, rng):
     # nothing written: x itself, unchanged
     empty = ag.asarray(np.zeros(0, dtype=np.int64), backend=backend)
     np.testing.assert_array_equal(ag.index_set(x, empty, 1.0).numpy(), np.zeros(4))
+
+
+def test_a_mask_dimension_of_size_0_selects_nothing(backend, rng):
+    # the standard: each mask dimension equals the axis' size "or is 0" (NumPy refuses (0,)
+    # against an axis of 3): nothing is selected, and the gradient is all zeros
+    x_np = rng.normal(size=(3, 4, 2))
+    for mask_shape, out_shape in (((0,), (0, 4, 2)), ((3, 0), (0, 2)), ((0, 0), (0, 2))):
+        mask = ag.asarray(np.zeros(mask_shape, dtype=bool), backend=backend)
+        x = t(x_np, backend, requires_grad=True)
+        y = x[mask]
+        assert y.shape == out_shape
+        ag.sum(y * 2.0).backward()
+        np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4, 2)))
+        h = t(x_np, backend)
+        h[mask] = 5.0  # and writes nothing
+        np.testing.assert_array_equal(h.numpy(), x_np)
+    with pytest.raises(IndexError, match=r"agrad\.getitem: boolean index of shape \(2, 0\)"):
+        t(x_np, backend)[ag.asarray(np.zeros((2, 0), dtype=bool), backend=backend)]
