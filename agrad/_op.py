@@ -252,7 +252,7 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
                     if xt.requires_grad and pr.differentiable and GRAD_ENABLED.get():
                         # _record for one argument, inlined: this is every unary op's path
                         dt = raw.dtype
-                        if out.dtype is dt or bk.floating(out.dtype):
+                        if out.dtype is dt or (bk.floating(out.dtype) and _recordable(pr, bk, dt)):
                             n = xt._node
                             if n is not None and n.nout != 1:
                                 n = (n, getattr(x, "_idx", 0))
@@ -344,7 +344,7 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
                         pb = None
                     dt = ra.dtype if ga else rb.dtype  # (two arrays here share a dtype)
                     odt = out.dtype
-                    if odt is dt or bk.floating(odt):
+                    if odt is dt or (bk.floating(odt) and _recordable(pr, bk, dt)):
                         node = _new_node(Node)
                         node.prim = prim
                         node.bk = bk
@@ -450,6 +450,10 @@ def _record(prim, args, raws, static, out, bk, dev, multi):
     else:
         saved = tuple([None if isinstance(a, Tensor) else a for a in args])
     keep_out = out if prim._save_out else None
+    if prim.complex_grad is None and (multi or out.dtype is not rdt):
+        for m in meta:
+            if m is not None:
+                _recordable(prim, bk, m[1])
     if multi:
         node = Node(prim, bk, dev, tuple(parents), tuple(meta), saved, keep_out, static, len(out))
         res = []
@@ -462,6 +466,20 @@ def _record(prim, args, raws, static, out, bk, dev, multi):
         return _wrap(out, bk, dev)
     node = Node(prim, bk, dev, tuple(parents), tuple(meta), saved, keep_out, static)
     return _wrap(out, bk, dev, node)
+
+
+def _recordable(prim, bk, dt) -> bool:
+    """True, unless an op without a complex VJP is recorded for a complex input ``dt`` while
+    its output dtype differs (checked only then: free for the common same-dtype op). Such an
+    output can be real (singular values, norms, log|det|), so no complex cotangent would stop
+    the tape at backward: refused here rather than a wrong gradient later."""
+    if prim.complex_grad is None and dt in bk.complex_dtypes:
+        raise NotImplementedError(
+            f"agrad: gradients of op '{prim.name}' with respect to complex values are not "
+            "implemented, and its outputs need not be complex, so it is refused when recorded; "
+            "for its value, call it on x.detach() or inside ag.no_grad()"
+        )
+    return True
 
 
 _KIND_GROUP = {

@@ -350,6 +350,44 @@ def test_ops_without_complex_gradients_say_so(backend):
         ag.sum(ag.abs(ag.vecdot(z, z))).backward()
 
 
+def test_an_op_whose_output_is_real_for_complex_input_is_refused_when_recorded(backend):
+    # an op with no complex VJP whose output is real for complex input (a modulus, a norm)
+    # would get a real cotangent at backward, which nothing stops: refused when recorded
+    from agrad._op import primitive
+
+    @primitive(name="modulus_op_for_test")
+    def modulus(xp, x):
+        return xp.abs(x)
+
+    @modulus.defvjp
+    def _(xp, g, out, x):  # right for real x only
+        return g * xp.sign(x)
+
+    @primitive(name="distance_op_for_test")
+    def distance(xp, x1, x2):
+        return xp.abs(x1 - x2)
+
+    @distance.defvjp
+    def _(xp, g, out, x1, x2):  # right for real x only
+        s = xp.sign(x1 - x2)
+        return g * s, -g * s
+
+    z = ag.asarray(np.array([3 + 4j]), backend=backend, requires_grad=True)
+    for call, name in ((lambda: modulus(z), "modulus"), (lambda: distance(z, z * 2), "distance")):
+        with pytest.raises(
+            NotImplementedError,
+            match=rf"op '{name}_op_for_test' with respect to complex values are not implemented, "
+            r"and its outputs need not be complex, so it is refused when recorded",
+        ):
+            call()
+    with ag.no_grad():
+        assert float(modulus(z)[0]) == 5.0 == float(distance(z, z * 2)[0])
+    assert float(modulus(z.detach())[0]) == 5.0
+    x = ag.asarray([-2.0], backend=backend, requires_grad=True)  # a real input records as ever
+    ag.sum(modulus(x) + distance(x, x * 3.0)).backward()
+    assert float(x.grad[0]) == -3.0  # d(|x| + |x - 3x|) = sign(x) + 2 sign(x), at x = -2
+
+
 def test_real_to_complex_cast_passes_the_real_part_back(backend):
     x = ag.asarray(np.array([1.0, 2.0]), backend=backend, requires_grad=True)
     c = ag.astype(x, ag.complex128) * ag.asarray(np.array([1j, 2 + 1j]), backend=backend)

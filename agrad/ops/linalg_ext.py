@@ -33,7 +33,6 @@ import numbers
 from collections import namedtuple
 
 from .._op import _mismatch, primitive
-from .._tape import is_grad_enabled
 from ._util import as_tensor, broadcast_shape, flag_arg, norm_axes
 from .elementwise import abs as _abs
 from .linalg import matmul
@@ -109,8 +108,8 @@ _ACCEPTS = {  # the dtype kinds each kind of linalg function takes (the standard
 def _floating(x, op, *, accepts="floating"):
     """``x`` as a Tensor of a dtype ``op`` takes: floating (most of linalg), ``"numeric"``
     (trace, outer, cross) or ``"any"`` (diagonal). Complex values run forward everywhere (the
-    backends' own routines); the VJPs written for real matrices refuse them at backward,
-    naming the op (their primitives declare no complex gradient)."""
+    backends' own routines); the VJPs written for real matrices refuse them by name (their
+    primitives declare no complex gradient: see ``_op._recordable``)."""
     x = as_tensor(x, f"linalg.{op}")
     kind = x.dtype.kind
     if kind not in _ACCEPTS[accepts]:
@@ -118,20 +117,6 @@ def _floating(x, op, *, accepts="floating"):
         raise TypeError(
             f"agrad.linalg.{op}: expected a {what} tensor, got {x.dtype}; convert it first, "
             "e.g. ag.astype(x, ag.float64)"
-        )
-    return x
-
-
-def _real_gradient_only(x, op):
-    """``x`` itself, unless it is complex and a gradient is being recorded: ``op``'s VJP is
-    written for real matrices and some of its outputs stay real for complex ``x`` (singular
-    values, log|det|, norms, eigenvalues), so no complex cotangent would stop the tape at
-    backward. Refused here, where it would be recorded, rather than a wrong gradient later."""
-    if x.requires_grad and x.dtype.kind == "complex floating" and is_grad_enabled():
-        raise NotImplementedError(
-            f"agrad.linalg.{op}: gradients with respect to complex matrices are not implemented "
-            f"(got {x.dtype} that requires grad); for its value, call it on x.detach() or "
-            "inside ag.no_grad()"
         )
     return x
 
@@ -300,7 +285,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     Subgradients: 0 at the zero vector (as PyTorch), ``sign(x)`` for ``ord=1`` (0 at 0),
     shared equally between ties for ``ord=inf``/``-inf``; ``ord=0`` (a count) has gradient 0.
     """
-    x = _real_gradient_only(_floating(x, "vector_norm"), "vector_norm")
+    x = _floating(x, "vector_norm")
     if isinstance(ord, bool) or not isinstance(ord, (int, float)):
         raise ValueError(f"agrad.linalg.vector_norm: ord must be a number, got {ord!r}")
     axes = norm_axes(axis, x.ndim, "linalg.vector_norm")
@@ -438,7 +423,7 @@ def _(xp, g, out, x):  # the sign is locally constant; g_logabsdet A^-T
 def slogdet(x, /):
     """``(sign, logabsdet)`` of each square matrix of ``x``; only ``logabsdet`` has a nonzero
     gradient."""
-    return SlogdetResult(*_slogdet(_real_gradient_only(_square(x, "slogdet"), "slogdet")))
+    return SlogdetResult(*_slogdet(_square(x, "slogdet")))
 
 
 def matrix_power(x, n, /):
@@ -513,7 +498,7 @@ def eigh(x, /):
     """``(eigenvalues, eigenvectors)`` of each symmetric matrix of ``x`` (ascending
     eigenvalues). The gradient needs distinct eigenvalues and is symmetric; the eigenvectors'
     signs are arbitrary, so only sign-invariant functions of them have a meaningful gradient."""
-    return EighResult(*_eigh(_real_gradient_only(_square(x, "eigh"), "eigh")))
+    return EighResult(*_eigh(_square(x, "eigh")))
 
 
 def eigvalsh(x, /):
@@ -608,7 +593,7 @@ def svd(x, /, *, full_matrices=True):
     """``(U, S, Vh)`` of each matrix of ``x``. The gradient needs distinct nonzero singular
     values and ``full_matrices=False`` (unless square); only sign-invariant functions of the
     singular vectors have a meaningful gradient."""
-    x = _real_gradient_only(_matrix(x, "svd"), "svd")
+    x = _matrix(x, "svd")
     return SVDResult(*_svd(x, full_matrices=bool(full_matrices)))
 
 
