@@ -94,6 +94,12 @@ def kept_shape(shape: tuple, axes: tuple) -> tuple:
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
+def broadcasts_to(shape, target) -> bool:
+    """Whether an array of ``shape`` broadcasts to ``target`` (one way: ``target`` is kept)."""
+    lead = len(target) - len(shape)
+    return lead >= 0 and all(s in (1, t) for s, t in zip(shape, target[lead:]))
+
+
 def broadcast_shape(shapes, op: str, what: str = "shapes", error=ValueError) -> tuple:
     """The shape ``shapes`` broadcast to (the standard's rules), or ``error`` naming the op."""
     nd = max((len(s) for s in shapes), default=0)

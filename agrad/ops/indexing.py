@@ -20,7 +20,7 @@ import numbers
 
 from .._op import _mismatch, primitive
 from .._tensor import Tensor, ops
-from ._util import as_tensor, broadcast_shape, norm_axis, shape_of
+from ._util import as_tensor, broadcast_shape, broadcasts_to, norm_axis, shape_of
 
 # Libraries whose own indexing follows NumPy's rules for every key agrad accepts. The others get
 # keys rewritten into a form the standard specifies (see _portable_key); torch follows NumPy
@@ -331,8 +331,7 @@ def _update_args(x, key, values, op):
         shape = shape_of(x)
         sel = (int(key.value),) + shape  # x[m]'s shape
         vshape = shape_of(values)
-        fits = len(vshape) <= len(sel) and all(v in (1, n) for v, n in zip(vshape[::-1], sel[::-1]))
-        if not fits:
+        if not broadcasts_to(vshape, sel):
             raise ValueError(
                 f"agrad.{op}: values of shape {vshape} do not broadcast to x[m]'s shape {sel} "
                 f"(x of shape {shape}, m a 0-d boolean index that is {key.value})"

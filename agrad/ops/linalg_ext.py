@@ -33,7 +33,7 @@ import numbers
 from collections import namedtuple
 
 from .._op import _mismatch, primitive
-from ._util import as_tensor, broadcast_shape, flag_arg, norm_axes
+from ._util import as_tensor, broadcast_shape, broadcasts_to, flag_arg, norm_axes
 from .elementwise import abs as _abs
 from .linalg import matmul
 from .manipulation import expand_dims, reshape
@@ -160,7 +160,7 @@ def _check_rtol(rtol, op, x):
         raise TypeError(f"agrad.linalg.{op}: an rtol tensor must be real floating, got {t.dtype}")
     stack = tuple(x.shape[:-2])
     rs = tuple(t.shape)
-    if len(rs) > len(stack) or any(r not in (1, n) for r, n in zip(rs[::-1], stack[::-1])):
+    if not broadcasts_to(rs, stack):
         raise ValueError(
             f"agrad.linalg.{op}: rtol of shape {rs} does not broadcast to the stack of matrices "
             f"of x, shape {stack} (x is {tuple(x.shape)})"

@@ -20,7 +20,15 @@ import numbers
 
 from .._op import primitive
 from .._tensor import Tensor, _wrap
-from ._util import as_tensor, broadcast_shape, norm_axes, norm_axis, shape_arg, shape_of
+from ._util import (
+    as_tensor,
+    broadcast_shape,
+    broadcasts_to,
+    norm_axes,
+    norm_axis,
+    shape_arg,
+    shape_of,
+)
 
 
 @primitive(saves="none", complex_grad="direct")
@@ -166,8 +174,7 @@ def broadcast_to(x, /, shape):
     """``x`` broadcast to ``shape``."""
     x = as_tensor(x, "broadcast_to")
     shape = shape_arg(shape, "broadcast_to")
-    lead = len(shape) - x.ndim
-    if lead < 0 or any(s not in (1, t) for s, t in zip(x.shape, shape[lead:])):
+    if not broadcasts_to(x.shape, shape):
         raise ValueError(f"agrad.broadcast_to: cannot broadcast shape {x.shape} to {shape}")
     return _broadcast_to(x, shape=shape)
 
