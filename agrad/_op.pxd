@@ -7,4 +7,4 @@ from agrad._tensor cimport _TensorBase
 # These fields must be _PrimitiveBase.__slots__, one for one (tests/test_compiled.py checks it).
 cdef class _PrimitiveBase:
     cdef public object complex_grad, promotes, promote_from, name, forward, vjp, saves
-    cdef public object differentiable, _save_in, _save_out, selective, direct
+    cdef public object differentiable, _save_in, _save_out, _save_const, selective, direct

@@ -38,7 +38,7 @@ COMPILED = bool(cython.compiled)
 #: Every primitive by name (the registry-completeness test walks it).
 REGISTRY: dict[str, Primitive] = {}
 
-_SAVES = ("inputs", "out", "all", "none")
+_SAVES = ("inputs", "out", "all", "none", "out+constants")
 #: a Tensor subclass the fast paths accept besides Tensor (ag.nn.Parameter registers itself)
 _TENSOR_SUBCLASS = [Tensor]
 
@@ -87,6 +87,7 @@ class _PrimitiveBase:
         "differentiable",
         "_save_in",
         "_save_out",
+        "_save_const",
         "selective",
         "direct",
     )
@@ -99,8 +100,11 @@ class Primitive(_PrimitiveBase):
     ----------
     forward : callable
         ``forward(xp, *arrays, **static)``; returns a raw array, or a tuple for several outputs.
-    saves : {"inputs", "out", "all", "none"}
+    saves : {"inputs", "out", "all", "none", "out+constants"}
         What the VJP needs kept alive until backward: unsaved values reach it as ``None``.
+        ``"out+constants"``: the output, and the inputs that need no gradient (class labels,
+        masks), not the ones differentiated (cross-entropy keeps its softmax and its targets,
+        not the logits).
     differentiable : bool
         False for ops whose outputs are integers or booleans: they never record a node.
     complex_grad : {None, "holomorphic", "direct"}
@@ -143,7 +147,8 @@ class Primitive(_PrimitiveBase):
         self.vjp = None
         self.saves = saves
         self._save_in = saves in ("inputs", "all")
-        self._save_out = saves in ("out", "all")
+        self._save_out = saves in ("out", "all", "out+constants")
+        self._save_const = saves == "out+constants"
         self.differentiable = differentiable
         self.selective = selective
         self.direct = _direct_name(forward)
@@ -354,6 +359,8 @@ def _call(prim, x=_NONE, y=_NONE, /, *more, **static):
                         node.meta = bk.meta.get(m) or _intern2(bk.meta, m)
                         if pr._save_in:
                             node.saved = (ra, rb)
+                        elif pr._save_const:
+                            node.saved = (None if ga else ra, None if gb else rb)
                         else:  # Python scalars are always kept: VJPs may need them
                             node.saved = (
                                 None if ta is not float and ta is not int else a,
@@ -447,6 +454,8 @@ def _record(prim, args, raws, static, out, bk, dev, multi):
             meta.append(None)
     if prim._save_in:
         saved = tuple(raws)
+    elif prim._save_const:  # (parents[i] is None: argument i needs no gradient)
+        saved = tuple([r if p is None else None for p, r in zip(parents, raws)])
     else:
         saved = tuple([None if isinstance(a, Tensor) else a for a in args])
     keep_out = out if prim._save_out else None

@@ -31,8 +31,9 @@ overflows for large ``x``; a stable forward with its own derivative does not. (N
 
 Differences from the internal ``primitive`` decorator: a custom function is not added to
 agrad's op registry (its name may be anything, even a built-in's), it saves inputs *and* output
-by default (``saves="all"``; narrow it to ``"out"``, ``"inputs"`` or ``"none"`` to keep less
-alive until the backward), differentiating it without a VJP fails at the call, the VJP must
+by default (``saves="all"``; narrow it to ``"out"``, ``"inputs"``, ``"none"``, or
+``"out+constants"``, the output and the inputs that are not differentiated, to keep less alive
+until the backward), differentiating it without a VJP fails at the call, the VJP must
 return one entry per positional argument, and tensors passed as keyword arguments are refused
 (keyword arguments are static: they reach forward and VJP unchanged and are not
 differentiated).
@@ -301,8 +302,10 @@ def custom_vjp(
         an array, or a tuple of arrays for several outputs.
     name : str, optional
         The name errors use (default: ``fun.__name__``).
-    saves : {"all", "inputs", "out", "none"}
+    saves : {"all", "inputs", "out", "none", "out+constants"}
         What the VJP needs kept alive until the backward; the others reach it as ``None``.
+        ``"out+constants"`` keeps the output and the inputs that need no gradient (labels,
+        masks), not the differentiated ones.
     promotes : bool
         Whether tensor arguments must share a kind (bool, integer, floating), as the standard's
         promotion rules require of elementwise functions; False when array arguments play

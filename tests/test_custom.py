@@ -222,7 +222,13 @@ def test_two_outputs(backend):
 
 # ---- what is saved -------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "saves, want", [("all", (True, True)), ("inputs", (True, False)), ("out", (False, True))]
+    "saves, want",
+    [
+        ("all", (True, True)),
+        ("inputs", (True, False)),
+        ("out", (False, True)),
+        ("out+constants", (False, True)),  # (x is differentiated: not kept)
+    ],
 )
 def test_saves_decides_what_the_vjp_receives(backend, saves, want):
     got = []
@@ -240,6 +246,35 @@ def test_saves_decides_what_the_vjp_receives(backend, saves, want):
     ag.sum(double(x)).backward()
     assert got == [want]
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+
+
+@pytest.mark.parametrize("n_args", [2, 3])  # two tensors of one dtype: the binary fast path
+@pytest.mark.parametrize("grads", [(True, False), (False, True), (True, True)])
+def test_out_and_constants_keeps_the_inputs_that_need_no_gradient(backend, n_args, grads):
+    # saves="out+constants": the VJP gets the output and every input that is not
+    # differentiated (a mask, labels), None for the others
+    got = []
+
+    @custom_vjp(saves="out+constants")
+    def scale(xp, x, m, *more):
+        return x * m
+
+    @scale.defvjp
+    def _(xp, g, out, x, m, *more):
+        got.append((x is not None, m is not None, out is not None, [k is not None for k in more]))
+        # d(x m)/dx = m, kept when x is differentiated and m is not (and the other way round)
+        return (None if m is None else g * m, None if x is None else g * x, *[None] * len(more))
+
+    xv, mv = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+    x = t(xv, backend, requires_grad=grads[0])
+    m = t(mv, backend, requires_grad=grads[1])
+    extra = [t([0.0, 0.0], backend)] * (n_args - 2)
+    ag.sum(scale(x, m, *extra)).backward()
+    assert got == [(not grads[0], not grads[1], True, [True] * (n_args - 2))]
+    if grads == (True, False):
+        np.testing.assert_allclose(x.grad.numpy(), mv)
+    elif grads == (False, True):
+        np.testing.assert_allclose(m.grad.numpy(), xv)
 
 
 # ---- the residual (fwd, bwd) form ----------------------------------------------------------------

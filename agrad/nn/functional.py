@@ -639,40 +639,53 @@ def _shifted(xp, z, axis):
 # cross-entropy of class indices as one primitive, for speed: log_softmax and the pick were
 # about 20 nodes (3x the time on a (256, 10) batch), and the mean over the counted targets
 # five more. The common case only: no class weights, no label smoothing; those go through the
-# composite
-@primitive(name="cross_entropy", promotes=False)
+# composite. Its second output is the softmax, kept for the VJP (softmax - onehot) in place of
+# the logits: recomputing it there was six array calls more than a hand-written backprop
+@primitive(name="cross_entropy", promotes=False, saves="out+constants")
 def _cross_entropy_indices(xp, z, target, *, axis, ignore_index, mean, all_valid):
     # all_valid: every target is a class, none ignored (_check_class_range found it): no masks,
     # six array calls fewer here and four in the VJP (each a kernel launch on a GPU)
     sh = _shifted(xp, z, axis)
-    lse = xp.log(xp.sum(xp.exp(sh), axis=axis))
+    e = xp.exp(sh)
+    s = xp.sum(e, axis=axis, keepdims=True)
+    p = e / s
+    lse = xp.log(xp.squeeze(s, axis=axis))
     if all_valid:
         picked = xp.take_along_axis(sh, xp.expand_dims(target, axis=axis), axis=axis)
         loss = lse - xp.squeeze(picked, axis=axis)
-        return xp.mean(loss) if mean else loss
+        return (xp.mean(loss) if mean else loss), p
     valid = target != ignore_index
     safe = xp.expand_dims(xp.where(valid, target, 0), axis=axis)
     picked = xp.squeeze(xp.take_along_axis(sh, safe, axis=axis), axis=axis)
     loss = xp.where(valid, lse - picked, 0.0)
     if not mean:
-        return loss
+        return loss, p
     # over the counted targets, as torch (NaN when there are none)
-    return xp.sum(loss) / xp.sum(xp.astype(valid, loss.dtype))
+    return xp.sum(loss) / xp.sum(xp.astype(valid, loss.dtype)), p
 
 
 @_cross_entropy_indices.defvjp
 def _(xp, g, out, z, target, *, axis, ignore_index, mean, all_valid):
-    # d/dz = (softmax(z) - onehot(t)) g
-    e = xp.exp(_shifted(xp, z, axis))
-    p = e / xp.sum(e, axis=axis, keepdims=True)
-    gz = p - xp.astype(_class_hits(xp, z, target, axis), p.dtype)
-    if all_valid:  # g is 0-d for the mean (each target's share: g / N), else target's shape
-        share = g / math.prod(target.shape) if mean else xp.expand_dims(g, axis=axis)
-        return gz * share, None
-    valid = target != ignore_index
-    if mean:  # each counted target's share of the mean
-        g = g / xp.sum(xp.astype(valid, p.dtype))
-    return gz * xp.expand_dims(xp.where(valid, g, 0.0), axis=axis), None
+    # d loss/dz = (p - onehot(t)) g, p = softmax(z) (the second output; z is not kept);
+    # d p/dz (the softmax's own VJP, for a cotangent reaching p in a recorded backward):
+    # p (gp - sum(gp p))
+    gl, gp = g
+    p = out[1]
+    gz = None
+    if gl is not None:
+        d = p - xp.astype(_class_hits(xp, p, target, axis), p.dtype)
+        if all_valid:  # gl is 0-d for the mean (each target's share: gl / N), else per target
+            share = gl / math.prod(target.shape) if mean else xp.expand_dims(gl, axis=axis)
+        else:
+            valid = target != ignore_index
+            if mean:  # each counted target's share of the mean
+                gl = gl / xp.sum(xp.astype(valid, p.dtype))
+            share = xp.expand_dims(xp.where(valid, gl, 0.0), axis=axis)
+        gz = d * share
+    if gp is not None:
+        gs = p * (gp - xp.sum(gp * p, axis=axis, keepdims=True))
+        gz = gs if gz is None else gz + gs
+    return gz, None
 
 
 def cross_entropy(
@@ -733,7 +746,7 @@ def cross_entropy(
         mean = reduction == "mean"
         loss = _cross_entropy_indices(
             input, target, axis=axis, ignore_index=ignore_index, mean=mean, all_valid=all_valid
-        )
+        )[0]  # (the second output, the softmax, is the VJP's)
         return loss if mean else _reduce(loss, reduction)
     logp = log_softmax(input, axis=axis)
     loss, w = _nll(logp, target, weight, axis, ignore_index, fn)

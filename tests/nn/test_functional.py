@@ -514,7 +514,8 @@ def test_cross_entropy_without_masks_when_every_target_is_a_class(backend, rng, 
     for ignore, no_masks in ((-100, True), (7, True), (1, False)):
         u = t(x, backend, requires_grad=True)
         out = F.cross_entropy(u, ti(target, backend), reduction=reduction, ignore_index=ignore)
-        node = out._node if reduction != "sum" else out._node.parents[0]  # (sum of the op)
+        # (sum of the op's first output: its node and that output's index)
+        node = out._node if reduction != "sum" else out._node.parents[0][0]
         assert node.prim.name == "cross_entropy" and node.static["all_valid"] is no_masks
         ag.sum(out).backward()
         res.append((out.numpy(), u.grad.numpy()))
@@ -533,6 +534,23 @@ def test_cross_entropy_without_masks_when_every_target_is_a_class(backend, rng, 
 
     assert gradcheck(f, t(x, backend))
     assert gradgradcheck(f, t(x, backend))
+
+
+def test_cross_entropy_keeps_the_softmax_and_the_targets_not_the_logits(backend, rng):
+    # the VJP is (softmax - onehot) g: the op keeps its softmax (its second output) and the
+    # targets until the backward, as torch keeps log_softmax's output; the logits may be freed
+    x = rng.normal(size=(5, 4))
+    target = np.array([0, 3, 1, 1, 2])
+    u = t(x, backend, requires_grad=True)
+    node = F.cross_entropy(u, ti(target, backend))._node
+    assert node.prim.name == "cross_entropy" and node.nout == 2
+    logits, labels = node.saved
+    assert logits is None
+    np.testing.assert_array_equal(ag.asarray(labels, backend=backend).numpy(), target)
+    softmax = np.exp(np_log_softmax(x, 1))
+    np.testing.assert_allclose(
+        ag.asarray(node.out[1], backend=backend).numpy(), softmax, rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "int32", "int64"])
