@@ -58,10 +58,33 @@ class UniqueInverseResult(NamedTuple):
     inverse_indices: Tensor
 
 
+def _unique_by_sorting(xp, x):
+    """``unique_all`` from a stable sort, for a backend whose own refuses the dtype (torch's
+    refuses complex values): sorted by real part, then imaginary part (NumPy's order for
+    complex values, NaNs last); a new value starts wherever an element differs from the one
+    before it, so every NaN is a value of its own, as the standard says."""
+    flat = xp.reshape(x, (-1,))
+    n = flat.shape[0]
+    by_imag = xp.argsort(xp.imag(flat), stable=True)
+    order = xp.take(by_imag, xp.argsort(xp.take(xp.real(flat), by_imag), stable=True))
+    s = xp.take(flat, order)
+    first = xp.ones((min(n, 1),), dtype=xp.bool, device=x.device)
+    new = xp.concat([first, s[1:] != s[:-1]])
+    starts = xp.nonzero(new)[0]
+    end = xp.asarray([n] * min(n, 1), dtype=starts.dtype, device=x.device)  # (none if empty)
+    ends = xp.concat([starts[1:], end])
+    group = xp.cumulative_sum(xp.astype(new, starts.dtype)) - 1
+    inverse = xp.take(group, xp.argsort(order))  # group[k] belongs to element order[k]
+    return s[new], xp.take(order, starts), inverse, ends - starts
+
+
 def _unique_all_raw(xp, x):
     try:
         values, indices, inverse, counts = xp.unique_all(x)
     except NotImplementedError:  # torch: built from unique_inverse and unique_counts
+        if xp.isdtype(x.dtype, "complex floating"):
+            values, indices, inverse, counts = _unique_by_sorting(xp, x)
+            return values, indices, xp.reshape(inverse, x.shape), counts
         values, inverse = xp.unique_inverse(x)
         counts = xp.unique_counts(x).counts
         flat = xp.reshape(inverse, (-1,))
@@ -72,6 +95,19 @@ def _unique_all_raw(xp, x):
     return values, indices, xp.reshape(inverse, x.shape), counts
 
 
+def _unique(xp, x, name):
+    """``xp.<name>(x)``, sorted by agrad where the backend refuses complex values (torch)."""
+    try:
+        return getattr(xp, name)(x)
+    except NotImplementedError:
+        if not xp.isdtype(x.dtype, "complex floating"):
+            raise
+        values, _, inverse, counts = _unique_by_sorting(xp, x)
+        if name == "unique_values":
+            return values
+        return (values, counts) if name == "unique_counts" else (values, inverse)
+
+
 @primitive(saves="none", differentiable=False)
 def _unique_all(xp, x):
     return tuple(_unique_all_raw(xp, x))
@@ -79,19 +115,19 @@ def _unique_all(xp, x):
 
 @primitive(saves="none", differentiable=False)
 def _unique_counts(xp, x):
-    values, counts = xp.unique_counts(x)
+    values, counts = _unique(xp, x, "unique_counts")
     return values, counts
 
 
 @primitive(saves="none", differentiable=False)
 def _unique_inverse(xp, x):
-    values, inverse = xp.unique_inverse(x)
+    values, inverse = _unique(xp, x, "unique_inverse")
     return values, xp.reshape(inverse, x.shape)
 
 
 @primitive(saves="none", differentiable=False)
 def _unique_values(xp, x):
-    return xp.unique_values(x)
+    return _unique(xp, x, "unique_values")
 
 
 def unique_all(x, /) -> UniqueAllResult:
