@@ -12,8 +12,9 @@ Subgradients at kinks, chosen once here and tested:
 Several VJPs multiply into an array they have just made (``d = xp.cos(x); d *= g``) rather
 than writing ``g * xp.cos(x)``: NumPy reuses a temporary operand's memory for an operator's
 result only when the interpreter evaluates the expression, so in the compiled core the
-one-line form allocated one array more (up to 13% slower on 10^6 elements). The products keep
-their order, so results are the same to the bit.
+one-line form allocated one array more (the VJPs of cos, tan, square, expm1 and reciprocal took
+10-26% longer on 10^6 float32 elements). The products keep their order, so results are the
+same to the bit.
 
 Examples
 --------
